@@ -1,0 +1,73 @@
+import type { Command } from './command.js';
+import { EXIT, UsageError } from './exit-codes.js';
+
+// Loaded lazily so `nova-garp announce` does not pay for the MySQL and AMQP clients.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  announce: {
+    summary: 'announce addresses bound on one interface (GARP request/reply, IPv6 unsolicited NA)',
+    load: async () => (await import('./announce-command.js')).announceCommand,
+  },
+  plan: {
+    summary: 'show what would be announced for this host (nova.conf + nova DB, or the snapshot)',
+    load: async () => (await import('./plan-command.js')).planCommand,
+  },
+  db: {
+    summary: 'create (migrate) or seed a nova-shaped database for the lab, benchmarks and trials',
+    load: async () => (await import('./db-command.js')).dbCommand,
+  },
+  serve: {
+    summary: 'run the sidecar next to nova-network',
+    load: async () => (await import('./serve-command.js')).serveCommand,
+  },
+  reannounce: {
+    summary: 'ask a running sidecar (or, with --remote, sidecars on other hosts) to announce again',
+    load: async () => (await import('./reannounce-command.js')).reannounceCommand,
+  },
+  lab: {
+    summary: 'failover lab: reproduce the nova-network failover in network namespaces and measure it',
+    load: async () => (await import('./lab-command.js')).labCommand,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: nova-garp <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run 'nova-garp <command> --help' for a command's options.",
+    'Exit codes: 0 ok, 1 runtime failure, 2 usage or environment error, 3 some addresses skipped,',
+    '            4 no inventory (neither database nor snapshot).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    process.stdout.write('nova-garp 0.1.0\n');
+    return EXIT.ok;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    process.stderr.write(`nova-garp: unknown command '${name}'\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const command = await entry.load();
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`nova-garp ${name}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`nova-garp ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failure;
+  }
+}
