@@ -1,10 +1,167 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from './command.js';
-import { UsageError } from './exit-codes.js';
+import { EXIT, UsageError } from './exit-codes.js';
+import { intOption, parseCommandArgs, printJson } from './args.js';
+import { parseIp } from '../net/ip-address.js';
+import { readInterfaces } from '../link/interfaces.js';
+import { PacketSocketError } from '../link/packet-socket.js';
+import { Announcer } from '../engine/announcer.js';
+import { DEFAULT_SCHEDULE, FORMS, framesPerRound, roundOffsets, scheduleWarnings, type Form, type ScheduleOptions } from '../engine/schedule.js';
+import { pacedDurationMs } from '../engine/token-bucket.js';
+import { ipv6Forwarding } from '../link/sysctl.js';
 
-// Placeholder until its issue lands; replaced wholesale by the owner of this command.
+const HELP = `Usage: nova-garp announce --interface IF (--address A ... | --addresses-from FILE) [options]
+
+Announces addresses bound on one interface: gratuitous ARP for IPv4, unsolicited Neighbour
+Advertisements for IPv6. Addresses not bound on IF right now are skipped with a reason and never
+put on the wire; an address that stops being bound is dropped from later rounds.
+
+Options:
+  -i, --interface IF        interface to announce on (required)
+  -a, --address A           address to announce (repeatable; IPv4 or IPv6)
+      --addresses-from FILE one address per line ('#' starts a comment; '-' reads stdin)
+      --rounds N            number of rounds (default 3: at 0, +1.1 s, +3 s; more rounds back off)
+      --interval-ms MS      evenly spaced rounds MS apart instead of the default schedule
+      --form F              IPv4 frame form: request | reply | both (default both)
+      --max-pps N           pace frames on IF to N per second (token bucket; default: line rate).
+                            Cisco DAI err-disables a port above 15 ARP/s: use 14 there.
+      --upstream IP         also send a request from each IPv4 address to this router
+                            (for firewalls that ignore broadcast announcements)
+      --na-router MODE      Router flag in NAs: yes | no | auto (default auto: IF's IPv6 forwarding)
+      --json                print one JSON object with the result
+  -h, --help                this help
+
+Exit codes: 0 all announced; 3 some skipped (the bound ones were announced);
+            2 usage or environment error (unknown interface, bad address, no permission).
+Needs CAP_NET_RAW and must run in the interface's network namespace (ip netns exec NS ...).`;
+
+interface Values {
+  interface?: string;
+  address?: string[];
+  'addresses-from'?: string;
+  rounds?: string;
+  'interval-ms'?: string;
+  form?: string;
+  'max-pps'?: string;
+  upstream?: string;
+  'na-router'?: string;
+  json?: boolean;
+}
+
+async function readAddressFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --addresses-from ${path}: ${(err as Error).message}`);
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const value = line.replace(/#.*/, '').trim();
+    if (value === '') return;
+    if (parseIp(value) === null) throw new UsageError(`${path}:${i + 1}: not an IP address: '${value}'`);
+    out.push(value);
+  });
+  return out;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export const announceCommand: Command = {
-  summary: 'not built yet',
-  async run() {
-    throw new UsageError('announce is not built yet', 1);
+  summary: 'announce addresses bound on one interface',
+  async run(argv) {
+    const { values, help } = parseCommandArgs<Values>('announce', argv, {
+      interface: { type: 'string', short: 'i' },
+      address: { type: 'string', short: 'a', multiple: true },
+      'addresses-from': { type: 'string' },
+      rounds: { type: 'string' },
+      'interval-ms': { type: 'string' },
+      form: { type: 'string' },
+      'max-pps': { type: 'string' },
+      upstream: { type: 'string' },
+      'na-router': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (help) {
+      process.stdout.write(HELP + '\n');
+      return EXIT.ok;
+    }
+    const ifname = values.interface;
+    if (ifname === undefined) throw new UsageError('--interface is required');
+    const addresses = [...(values.address ?? [])];
+    for (const a of addresses) if (parseIp(a) === null) throw new UsageError(`not an IP address: '${a}'`);
+    if (values['addresses-from'] !== undefined) addresses.push(...(await readAddressFile(values['addresses-from'])));
+    if (addresses.length === 0) throw new UsageError('give at least one --address or --addresses-from');
+
+    const form = (values.form ?? DEFAULT_SCHEDULE.form) as Form;
+    if (!FORMS.includes(form)) throw new UsageError(`--form must be one of ${FORMS.join(', ')}, got '${values.form}'`);
+    const rounds = intOption('rounds', values.rounds, 1, 100) ?? DEFAULT_SCHEDULE.roundOffsetsMs.length;
+    const intervalMs = intOption('interval-ms', values['interval-ms'], 1, 3_600_000);
+    const maxPps = intOption('max-pps', values['max-pps'], 1, 10_000_000) ?? null;
+    const upstream = values.upstream ?? null;
+    if (upstream !== null && parseIp(upstream)?.family !== 4) throw new UsageError(`--upstream must be an IPv4 address, got '${upstream}'`);
+    const naRouter = values['na-router'] ?? 'auto';
+    if (!['yes', 'no', 'auto'].includes(naRouter)) throw new UsageError(`--na-router must be yes, no or auto, got '${naRouter}'`);
+
+    const links = await readInterfaces();
+    const link = links.get(ifname);
+    if (link === undefined) {
+      throw new UsageError(`no interface '${ifname}' in this network namespace (have: ${[...links.keys()].join(', ')})`);
+    }
+    const schedule: ScheduleOptions = {
+      roundOffsetsMs: roundOffsets(rounds, intervalMs),
+      form,
+      upstream,
+      maxPps,
+      router: naRouter === 'auto' ? await ipv6Forwarding(ifname) : naRouter === 'yes',
+    };
+    for (const w of scheduleWarnings(schedule)) process.stderr.write(`warning: ${w}\n`);
+    if (maxPps !== null) {
+      const v4 = addresses.filter((a) => parseIp(a)?.family === 4).length;
+      const perRound = framesPerRound(v4, addresses.length - v4, schedule);
+      process.stderr.write(
+        `pacing: at most ${maxPps} frames/s on ${ifname}: round 1 (${perRound} frames) takes ${(pacedDurationMs(perRound, maxPps) / 1000).toFixed(1)} s\n`,
+      );
+    }
+
+    const announcer = new Announcer();
+    try {
+      const result = await announcer.announce({ ifname, addresses, schedule }).done;
+      const fatal = result.errors.find((e) => /CAP_NET_RAW/.test(e));
+      if (fatal !== undefined) throw new UsageError(fatal);
+      if (values.json === true) {
+        printJson({
+          interface: ifname,
+          announced: result.announced.length,
+          skipped: result.skipped,
+          frames: result.frames,
+          firstRoundMs: result.firstRoundMs,
+          rounds: result.rounds.length,
+          framesByKind: result.framesByKind,
+          dropped: result.dropped,
+          errors: result.errors,
+          roundDetails: result.rounds,
+        });
+      } else {
+        const ms = result.firstRoundMs === null ? '-' : result.firstRoundMs.toFixed(2);
+        process.stdout.write(
+          `announced ${result.announced.length} address(es) on ${ifname}: ${result.frames} frames in ${result.rounds.length} round(s), round 1 handed to the kernel in ${ms} ms\n`,
+        );
+        for (const s of result.skipped) process.stdout.write(`skipped ${s.address}: ${s.reason}\n`);
+        for (const d of result.dropped) process.stdout.write(`dropped ${d.address} before round ${d.round}: ${d.reason}\n`);
+        for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+      }
+      if (result.errors.length > 0 && result.frames === 0) return EXIT.failure;
+      return result.skipped.length > 0 ? EXIT.partial : result.errors.length > 0 ? EXIT.failure : EXIT.ok;
+    } catch (err) {
+      if (err instanceof PacketSocketError) throw new UsageError(err.message);
+      throw err;
+    } finally {
+      announcer.close();
+    }
   },
 };

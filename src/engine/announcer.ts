@@ -1,0 +1,204 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { parseIp } from '../net/ip-address.js';
+import { parseMac } from '../frames/mac.js';
+import { readInterfaces, type LinkInfo } from '../link/interfaces.js';
+import { buildFrames } from './frame-factory.js';
+import { InterfaceSender } from './interface-sender.js';
+import { roundFrames, type PlannedAddress, type ScheduleOptions, type FrameKind } from './schedule.js';
+
+export interface AnnounceJob {
+  ifname: string;
+  addresses: readonly string[];
+  schedule: ScheduleOptions;
+  /** performance.now() of whatever caused this burst, for trigger-to-wire figures. */
+  triggeredAt?: number;
+}
+
+export interface SkippedAddress {
+  address: string;
+  reason: string;
+}
+
+export interface RoundReport {
+  round: number;
+  addresses: number;
+  frames: number;
+  sent: number;
+  /** From the first frame of the round handed to the kernel to its last. */
+  durationMs: number;
+}
+
+export interface AnnounceResult {
+  interface: string;
+  announced: string[];
+  skipped: SkippedAddress[];
+  /** Addresses that stopped being bound (or were withdrawn) before a later round. */
+  dropped: Array<SkippedAddress & { round: number }>;
+  frames: number;
+  framesByKind: Record<FrameKind, number>;
+  /** From the start of sending to the last frame of round 1 handed to the kernel. */
+  firstRoundMs: number | null;
+  /** From the trigger to the first / last frame of round 1 (when a trigger time was given). */
+  triggerToFirstFrameMs: number | null;
+  triggerToFirstRoundDoneMs: number | null;
+  rounds: RoundReport[];
+  errors: string[];
+}
+
+export interface Announcement {
+  done: Promise<AnnounceResult>;
+  /** Stop announcing `address` in later rounds (e.g. the floating IP was disassociated). */
+  drop(address: string, reason: string): void;
+  cancel(): void;
+}
+
+/** Reads one link's state; round 0 may be served from a cache, later rounds should re-read. */
+export type LinkReader = (ifname: string, round: number) => Promise<LinkInfo | undefined>;
+
+const readLinkFresh: LinkReader = async (ifname) => (await readInterfaces(ifname)).get(ifname);
+
+/** Why an address cannot be announced on this link right now, or null if it can. */
+export function unboundReason(link: LinkInfo | undefined, ifname: string, address: string): string | null {
+  if (link === undefined) return `interface ${ifname} does not exist`;
+  if (!link.up) return `interface ${ifname} is down`;
+  const a = link.addresses.find((x) => x.address === address);
+  if (a === undefined) return `not bound on ${ifname}`;
+  if (a.tentative) return `tentative on ${ifname} (IPv6 duplicate address detection has not finished)`;
+  return null;
+}
+
+/**
+ * Runs announcement schedules. Holds one InterfaceSender (raw socket + pacing) per interface for
+ * its lifetime. Safety rule: an address is put on the wire only if, when its round starts, the
+ * link reader shows it bound (and not tentative) on that interface.
+ */
+export class Announcer {
+  private readonly senders = new Map<string, InterfaceSender>();
+
+  constructor(private readonly readLink: LinkReader = readLinkFresh) {}
+
+  announce(job: AnnounceJob): Announcement {
+    const controller = new AbortController();
+    const withdrawn = new Map<string, string>();
+    const done = this.run(job, controller.signal, withdrawn);
+    return {
+      done,
+      drop: (address, reason) => {
+        const canonical = parseIp(address)?.text ?? address;
+        withdrawn.set(canonical, reason);
+      },
+      cancel: () => controller.abort(),
+    };
+  }
+
+  private sender(link: LinkInfo, maxPps: number | null): InterfaceSender {
+    const key = `${link.name}/${link.ifindex}/${maxPps ?? 'line'}`;
+    let s = this.senders.get(key);
+    if (s === undefined) {
+      s = new InterfaceSender(link.name, link.ifindex, maxPps);
+      this.senders.set(key, s);
+    }
+    return s;
+  }
+
+  private async run(job: AnnounceJob, signal: AbortSignal, withdrawn: Map<string, string>): Promise<AnnounceResult> {
+    const result: AnnounceResult = {
+      interface: job.ifname,
+      announced: [],
+      skipped: [],
+      dropped: [],
+      frames: 0,
+      framesByKind: { 'garp-request': 0, 'garp-reply': 0, 'directed-request': 0, na: 0 },
+      firstRoundMs: null,
+      triggerToFirstFrameMs: null,
+      triggerToFirstRoundDoneMs: null,
+      rounds: [],
+      errors: [],
+    };
+    const wanted: PlannedAddress[] = [];
+    const seen = new Set<string>();
+    for (const raw of job.addresses) {
+      const ip = parseIp(raw);
+      if (ip === null) {
+        result.skipped.push({ address: raw, reason: 'not an IP address' });
+      } else if (!seen.has(ip.text)) {
+        seen.add(ip.text);
+        wanted.push({ address: ip.text, family: ip.family });
+      }
+    }
+    const upstream = job.schedule.upstream === null ? null : parseIp(job.schedule.upstream);
+    if (job.schedule.upstream !== null && upstream?.family !== 4) {
+      result.errors.push(`upstream ${job.schedule.upstream} is not an IPv4 address`);
+      return result;
+    }
+
+    let active = wanted;
+    let start = 0;
+    for (let round = 0; round < job.schedule.roundOffsetsMs.length; round++) {
+      if (round > 0) {
+        const wait = start + job.schedule.roundOffsetsMs[round]! - performance.now();
+        try {
+          if (wait > 0) await sleep(wait, undefined, { signal });
+        } catch {
+          break;
+        }
+      }
+      if (signal.aborted) break;
+      let link: LinkInfo | undefined;
+      try {
+        link = await this.readLink(job.ifname, round);
+      } catch (err) {
+        result.errors.push(`reading ${job.ifname} before round ${round + 1}: ${(err as Error).message}`);
+        break;
+      }
+      const still: PlannedAddress[] = [];
+      for (const a of active) {
+        const reason = withdrawn.get(a.address) ?? unboundReason(link, job.ifname, a.address);
+        if (reason === null) still.push(a);
+        else if (round === 0) result.skipped.push({ address: a.address, reason });
+        else result.dropped.push({ address: a.address, reason, round: round + 1 });
+      }
+      active = still;
+      if (active.length === 0 || link === undefined) break;
+
+      const planned = roundFrames(active, job.schedule);
+      let sender: InterfaceSender;
+      try {
+        sender = this.sender(link, job.schedule.maxPps);
+      } catch (err) {
+        result.errors.push((err as Error).message);
+        break;
+      }
+      const frames = buildFrames(planned, { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router });
+      const roundStart = performance.now();
+      if (round === 0) start = roundStart;
+      const report = await sender.send(frames, signal);
+      for (let i = 0; i < report.sent; i++) result.framesByKind[planned[i]!.kind]++;
+      result.frames += report.sent;
+      result.rounds.push({ round: round + 1, addresses: active.length, frames: frames.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
+      if (round === 0) {
+        if (report.sent > 0) {
+          result.firstRoundMs = report.lastSentAt - roundStart;
+          if (job.triggeredAt !== undefined) {
+            result.triggerToFirstFrameMs = report.firstSentAt - job.triggeredAt;
+            result.triggerToFirstRoundDoneMs = report.lastSentAt - job.triggeredAt;
+          }
+        }
+        // An address counts as announced once its first frame went out (breadth-first order).
+        const reached = new Set(planned.slice(0, report.sent).map((p) => p.address));
+        result.announced = active.filter((a) => reached.has(a.address)).map((a) => a.address);
+      }
+      if (report.error !== null) {
+        result.errors.push(`round ${round + 1}: ${report.error}`);
+        if (report.error === 'cancelled') break;
+      }
+    }
+    return result;
+  }
+
+  close(): void {
+    for (const s of this.senders.values()) s.close();
+    this.senders.clear();
+  }
+}
