@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingRoot, requirement } from '../helpers/requirements.js';
+import { createPair, neighbourMac, staleEntry, OLD_MAC, type Pair } from '../helpers/pair.js';
+import { runCli } from '../helpers/cli.js';
+import { Capture } from '../../src/capture/tcpdump.js';
+import { classifyArp, parseArpFrame } from '../../src/frames/arp-frame.js';
+import { parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
+import { listNamespaces } from '../../src/netns/namespaces.js';
+
+const enabled = requirement('announce namespace tests', missingRoot());
+
+describe.runIf(enabled)('nova-garp announce on the wire', () => {
+  let p: Pair;
+  beforeAll(async () => {
+    p = await createPair();
+  });
+  afterAll(async () => {
+    await p?.group.cleanup();
+    expect(listNamespaces(p.group.prefix)).toEqual([]);
+  });
+
+  const bind = (addr: string): Promise<string> =>
+    p.group.ip(p.sender, 'addr', 'add', addr.includes(':') ? `${addr}/128` : `${addr}/32`, 'dev', p.senderIf, ...(addr.includes(':') ? ['nodad'] : []));
+
+  async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; frames: Uint8Array[] }> {
+    const cap = await Capture.start(p.router, p.routerIf, 'arp or icmp6');
+    const result = await fn();
+    await new Promise((r) => setTimeout(r, 200));
+    const stats = await cap.stop();
+    expect(stats.droppedByKernel).toBe(0);
+    return { result, frames: stats.frames.map((f) => f.data) };
+  }
+
+  it('moves a router neighbour entry from the old MAC to the sender after one announce (both forms)', async () => {
+    await staleEntry(p, '10.77.0.10');
+    await bind('10.77.0.10');
+    expect(await neighbourMac(p, '10.77.0.10')).toBe(OLD_MAC);
+    const r = await runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.10', '--rounds', '1', '--json']);
+    expect(r.stderr).toMatch(/locktime/); // one round is allowed, and warned about
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ interface: p.senderIf, announced: 1, skipped: [], frames: 2, rounds: 1 });
+    expect(out.firstRoundMs).toBeGreaterThan(0);
+    expect(await neighbourMac(p, '10.77.0.10')).toBe(p.senderMac);
+  });
+
+  for (const form of ['request', 'reply'] as const) {
+    it(`updates the router with the ${form} form alone`, async () => {
+      const addr = form === 'request' ? '10.77.0.11' : '10.77.0.12';
+      await bind(addr);
+      await staleEntry(p, addr);
+      const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--form', form]));
+      expect(result.code).toBe(0);
+      const kinds = frames.map((f) => parseArpFrame(f)).filter((x) => x !== null && x.senderIp === addr).map((x) => classifyArp(x!));
+      expect(kinds).toEqual([form === 'request' ? 'garp-request' : 'garp-reply']);
+      expect(await neighbourMac(p, addr)).toBe(p.senderMac);
+    });
+  }
+
+  it('never puts an unbound address on the wire, and says why (exit 3)', async () => {
+    await bind('10.77.0.20');
+    const { result, frames } = await capture(() =>
+      runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.20', '-a', '10.77.0.21', '-a', '2001:db8:77::21', '--rounds', '1', '--json']),
+    );
+    expect(result.code).toBe(3);
+    const out = JSON.parse(result.stdout);
+    expect(out.announced).toBe(1);
+    expect(out.skipped).toEqual([
+      { address: '10.77.0.21', reason: `not bound on ${p.senderIf}` },
+      { address: '2001:db8:77::21', reason: `not bound on ${p.senderIf}` },
+    ]);
+    const senders = frames.map((f) => parseArpFrame(f)?.senderIp ?? parseNeighborAdvert(f)?.target).filter((x) => x !== undefined);
+    expect(senders).toContain('10.77.0.20');
+    expect(senders).not.toContain('10.77.0.21');
+    expect(senders).not.toContain('2001:db8:77::21');
+  });
+
+  it('puts both forms and the directed request on the wire, breadth-first', async () => {
+    const addrs = ['10.77.0.31', '10.77.0.32', '10.77.0.33'];
+    for (const a of addrs) await bind(a);
+    const { result, frames } = await capture(() =>
+      runCli(p.sender, ['announce', '-i', p.senderIf, ...addrs.flatMap((a) => ['-a', a]), '--rounds', '1', '--upstream', '10.77.0.254']),
+    );
+    expect(result.code).toBe(0);
+    const seen = frames
+      .map((f) => parseArpFrame(f))
+      .filter((x) => x !== null && x.ethSrc === p.senderMac)
+      .map((x) => `${classifyArp(x!)} ${x!.senderIp}${x!.targetIp !== x!.senderIp ? '>' + x!.targetIp : ''}`);
+    expect(seen).toEqual([
+      ...addrs.map((a) => `garp-request ${a}`),
+      ...addrs.map((a) => `garp-reply ${a}`),
+      ...addrs.map((a) => `directed-request ${a}>10.77.0.254`),
+    ]);
+  });
+
+  it('updates an IPv6 neighbour entry with an unsolicited NA', async () => {
+    const addr = '2001:db8:77::10';
+    await bind(addr);
+    await staleEntry(p, addr);
+    const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--na-router', 'yes']));
+    expect(result.code).toBe(0);
+    const na = frames.map((f) => parseNeighborAdvert(f)).find((x) => x?.target === addr);
+    expect(na).toMatchObject({ dst: 'ff02::1', hopLimit: 255, override: true, solicited: false, router: true, targetLinkLayer: p.senderMac, checksumValid: true });
+    expect(await neighbourMac(p, addr)).toBe(p.senderMac);
+  });
+
+  it('repeats on schedule and drops an address that stops being bound', async () => {
+    await bind('10.77.0.40');
+    await bind('10.77.0.41');
+    const { result, frames } = await capture(async () => {
+      const cli = runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.40', '-a', '10.77.0.41', '--rounds', '3', '--interval-ms', '600', '--form', 'request', '--json']);
+      await new Promise((r) => setTimeout(r, 300));
+      await p.group.ip(p.sender, 'addr', 'del', '10.77.0.41/32', 'dev', p.senderIf);
+      return cli;
+    });
+    const out = JSON.parse(result.stdout);
+    expect(out.rounds).toBe(3);
+    expect(out.dropped).toEqual([{ address: '10.77.0.41', round: 2, reason: `not bound on ${p.senderIf}` }]);
+    const count = (a: string): number => frames.filter((f) => parseArpFrame(f)?.senderIp === a && parseArpFrame(f)?.ethSrc === p.senderMac).length;
+    expect(count('10.77.0.40')).toBe(3);
+    expect(count('10.77.0.41')).toBe(1);
+  });
+
+  it('paces frames with --max-pps and states the budget first', async () => {
+    const addrs = Array.from({ length: 8 }, (_, i) => `10.77.0.${50 + i}`);
+    for (const a of addrs) await bind(a);
+    const cap = await Capture.start(p.router, p.routerIf, `arp and ether src ${p.senderMac}`);
+    const r = await runCli(p.sender, ['announce', '-i', p.senderIf, ...addrs.flatMap((a) => ['-a', a]), '--rounds', '1', '--form', 'request', '--max-pps', '20']);
+    const stats = await cap.stop();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/pacing: at most 20 frames\/s .*round 1 \(8 frames\) takes 0\.35 s/);
+    const times = stats.frames.map((f) => f.timeMs);
+    expect(times.length).toBe(8);
+    // 8 frames at 20/s: 7 gaps of 50 ms.
+    expect(times[7]! - times[0]!).toBeGreaterThanOrEqual(330);
+  });
+
+  it('refuses usage errors with exit 2 and a clear message', async () => {
+    const noIf = await runCli(p.sender, ['announce', '-i', 'nope0', '-a', '10.77.0.1']);
+    expect(noIf.code).toBe(2);
+    expect(noIf.stderr).toMatch(/no interface 'nope0'/);
+    const bad = await runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.999']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not an IP address: '10.77.0.999'/);
+    const flag = await runCli(p.sender, ['announce', '--bogus']);
+    expect(flag.code).toBe(2);
+    const help = await runCli(p.sender, ['announce', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--max-pps/);
+  });
+
+  it('says in one line that CAP_NET_RAW is missing', async () => {
+    const r = await runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.1'], {
+      prefix: ['setpriv', '--bounding-set', '-net_raw', '--inh-caps', '-net_raw'],
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^nova-garp announce: .*CAP_NET_RAW/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
