@@ -196,16 +196,19 @@ def get_socket_path():
     return str(value)
 
 
-def get_timeout():
-    value = _option(_OPT_TIMEOUT, DEFAULT_TIMEOUT)
+def _valid_timeout(value):
     try:
         value = float(value)
     except Exception:
         return DEFAULT_TIMEOUT
-    if not value > 0:
-        # Also catches NaN.
+    if not 0 < value < 3600:
+        # Also catches NaN and infinity.
         return DEFAULT_TIMEOUT
     return value
+
+
+def get_timeout():
+    return _valid_timeout(_option(_OPT_TIMEOUT, DEFAULT_TIMEOUT))
 
 
 def _get_logger():
@@ -372,6 +375,8 @@ def send_event(payload, socket_path=None, timeout=None):
             path = get_socket_path()
         if limit is None:
             limit = get_timeout()
+        else:
+            limit = _valid_timeout(limit)
         status, data = _exchange(path, build_request(payload), limit)
         if 200 <= status < 300:
             return True
@@ -393,7 +398,10 @@ def send_event(payload, socket_path=None, timeout=None):
 
 
 def _manager_host(manager):
-    host = getattr(manager, 'host', None)
+    try:
+        host = getattr(manager, 'host', None)
+    except Exception:
+        host = None
     if host:
         return host
     host = _option('host', None)
@@ -417,7 +425,9 @@ def notify_started(manager, socket_path=None, timeout=None):
                    'host': _manager_host(manager),
                    'manager': manager.__class__.__name__,
                    'pid': os.getpid()}
-    except Exception:
+    except Exception as exc:
+        _warn('nova-garp sidecar not notified: cannot describe the '
+              'manager (%s)', _describe(exc))
         return False
     return send_event(payload, socket_path=socket_path, timeout=timeout)
 
