@@ -124,7 +124,7 @@ export const announceCommand: Command = {
       const v4 = addresses.filter((a) => parseIp(a)?.family === 4).length;
       const perRound = framesPerRound(v4, addresses.length - v4, schedule);
       process.stderr.write(
-        `pacing: at most ${maxPps} frames/s on ${ifname}: round 1 (${perRound} frames) takes ${(pacedDurationMs(perRound, maxPps) / 1000).toFixed(1)} s\n`,
+        `pacing: at most ${maxPps} frames/s on ${ifname}: round 1 (${perRound} frames) takes ${(pacedDurationMs(perRound, maxPps) / 1000).toFixed(2)} s\n`,
       );
     }
 

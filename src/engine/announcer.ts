@@ -117,6 +117,7 @@ export class Announcer {
       errors: [],
     };
     const wanted: PlannedAddress[] = [];
+    const bytesOf = new Map<string, Uint8Array>();
     const seen = new Set<string>();
     for (const raw of job.addresses) {
       const ip = parseIp(raw);
@@ -124,6 +125,7 @@ export class Announcer {
         result.skipped.push({ address: raw, reason: 'not an IP address' });
       } else if (!seen.has(ip.text)) {
         seen.add(ip.text);
+        bytesOf.set(ip.text, ip.bytes);
         wanted.push({ address: ip.text, family: ip.family });
       }
     }
@@ -170,13 +172,13 @@ export class Announcer {
         result.errors.push((err as Error).message);
         break;
       }
-      const frames = buildFrames(planned, { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router });
+      const frames = buildFrames(planned, bytesOf, { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router });
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
       const report = await sender.send(frames, signal);
       for (let i = 0; i < report.sent; i++) result.framesByKind[planned[i]!.kind]++;
       result.frames += report.sent;
-      result.rounds.push({ round: round + 1, addresses: active.length, frames: frames.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
+      result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
       if (round === 0) {
         if (report.sent > 0) {
           result.firstRoundMs = report.lastSentAt - roundStart;

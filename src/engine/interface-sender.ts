@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { FrameBatch, PacketSocket, SEND_CHUNK, errnoName, isTransient } from '../link/packet-socket.js';
 import { TokenBucket } from './token-bucket.js';
+import type { FrameRun } from './frame-factory.js';
 
 /** How long a round keeps retrying a full queue (ENOBUFS/EAGAIN) before giving up on its rest. */
 const TRANSIENT_RETRY_BUDGET_MS = 2000;
@@ -34,8 +35,8 @@ export class InterfaceSender {
     this.bucket = maxPps === null ? null : new TokenBucket(maxPps, 1, performance.now());
   }
 
-  async send(frames: readonly Uint8Array[], signal?: AbortSignal): Promise<SendReport> {
-    const batch = new FrameBatch(frames, this.ifindex);
+  async send(frames: FrameRun, signal?: AbortSignal): Promise<SendReport> {
+    const batch = new FrameBatch(frames.bytes, frames.lengths, this.ifindex);
     try {
       return await this.sendBatch(batch, signal);
     } finally {

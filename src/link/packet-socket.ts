@@ -50,48 +50,55 @@ function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
 export class FrameBatch {
   readonly count: number;
   private readonly mem: unknown;
-  private readonly base: bigint;
+  private readonly base: number;
   private readonly hdrOffset: number;
   private freed = false;
 
+  /** `bytes` holds the frames end to end; `lengths[i]` is the length of frame i. */
   constructor(
-    frames: readonly Uint8Array[],
+    bytes: Uint8Array,
+    lengths: ArrayLike<number>,
     readonly ifindex: number,
   ) {
-    this.count = frames.length;
-    const frameBytes = frames.reduce((n, f) => n + f.length, 0);
-    const addrOffset = align(frameBytes, 8);
+    this.count = lengths.length;
+    const addrOffset = align(bytes.length, 8);
     const iovOffset = addrOffset + 2 * SOCKADDR_LL_SIZE + 8;
     this.hdrOffset = iovOffset + this.count * IOVEC_SIZE;
     const total = Math.max(this.hdrOffset + this.count * MMSGHDR_SIZE, 8);
     this.mem = koffi.alloc('uint8_t', total);
-    this.base = koffi.address(this.mem);
-    const bytes = new Uint8Array(koffi.view(this.mem, total));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // User-space addresses fit in 47 bits, so plain numbers are exact and much cheaper than BigInt.
+    this.base = Number(koffi.address(this.mem));
+    const mem = new Uint8Array(koffi.view(this.mem, total));
+    const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
     const arpAddr = addrOffset;
     const ipv6Addr = addrOffset + SOCKADDR_LL_SIZE;
-    bytes.set(sockaddrLl(ifindex, 0x0806), arpAddr);
-    bytes.set(sockaddrLl(ifindex, 0x86dd), ipv6Addr);
+    mem.set(bytes, 0);
+    mem.set(sockaddrLl(ifindex, 0x0806), arpAddr);
+    mem.set(sockaddrLl(ifindex, 0x86dd), ipv6Addr);
+    const put64 = (at: number, value: number): void => {
+      view.setUint32(at, value % 0x1_0000_0000, true);
+      view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+    };
     let at = 0;
-    frames.forEach((f, i) => {
-      bytes.set(f, at);
+    for (let i = 0; i < this.count; i++) {
+      const len = lengths[i]!;
       const iov = iovOffset + i * IOVEC_SIZE;
-      view.setBigUint64(iov, this.base + BigInt(at), true);
-      view.setBigUint64(iov + 8, BigInt(f.length), true);
+      put64(iov, this.base + at);
+      put64(iov + 8, len);
       const hdr = this.hdrOffset + i * MMSGHDR_SIZE;
-      const ethertype = (f[12]! << 8) | f[13]!;
-      view.setBigUint64(hdr, this.base + BigInt(ethertype === 0x86dd ? ipv6Addr : arpAddr), true); // msg_name
+      const ipv6 = bytes[at + 12] === 0x86 && bytes[at + 13] === 0xdd;
+      put64(hdr, this.base + (ipv6 ? ipv6Addr : arpAddr)); // msg_name
       view.setUint32(hdr + 8, SOCKADDR_LL_SIZE, true); // msg_namelen
-      view.setBigUint64(hdr + 16, this.base + BigInt(iov), true); // msg_iov
-      view.setBigUint64(hdr + 24, 1n, true); // msg_iovlen
-      at += f.length;
-    });
+      put64(hdr + 16, this.base + iov); // msg_iov
+      put64(hdr + 24, 1); // msg_iovlen
+      at += len;
+    }
   }
 
   /** Native address of the mmsghdr for frame `i`. */
-  headerAddress(i: number): bigint {
+  headerAddress(i: number): number {
     if (this.freed) throw new Error('FrameBatch used after free');
-    return this.base + BigInt(this.hdrOffset + i * MMSGHDR_SIZE);
+    return this.base + this.hdrOffset + i * MMSGHDR_SIZE;
   }
 
   free(): void {

@@ -19,7 +19,7 @@ describe('IP address parsing', () => {
   });
 
   it('refuses what is not an address', () => {
-    for (const bad of ['', '10.0.0', '10.0.0.256', 'eth0', '2001:db8::1::2', 'fe80::1%eth0', '10.0.0.1/24']) {
+    for (const bad of ['', '10.0.0', '10.0.0.01', '1.2.3.4.5', '.1.2.3', '1..2.3', '1.2.3.', '10.0.0.256', 'eth0', '2001:db8::1::2', 'fe80::1%eth0', '10.0.0.1/24']) {
       expect(parseIp(bad)).toBeNull();
     }
   });
