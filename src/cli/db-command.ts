@@ -1,10 +1,192 @@
+import mysql from 'mysql2/promise';
 import type { Command } from './command.js';
-import { UsageError } from './exit-codes.js';
+import { intOption, parseCommandArgs, printJson } from './args.js';
+import { EXIT, UsageError } from './exit-codes.js';
+import { isShape, migrateToShape, SHAPE_VERSION, SHAPES, type Shape } from '../../migrations/index.js';
+import { describeDbError, mysql2Options, openNovaDb, type NovaDb } from '../nova/db-connection.js';
+import { parseDatabaseUrl, type DatabaseUrl } from '../nova/database-url.js';
+import { detectSchema } from '../nova/schema-shape.js';
+import { seedNova, SeedError } from '../nova/seed.js';
 
-// Placeholder until its issue lands; replaced wholesale by the owner of this command.
+const HELP = `Usage: nova-garp db <migrate|seed|schema> [options]
+
+Creates and fills nova-shaped MySQL/MariaDB databases for the lab, the benchmarks and trials.
+Never point migrate or seed at a production nova database: seed writes rows.
+
+  nova-garp db migrate --shape cactus|newton --url URL [--create-database] [--json]
+      Creates nova's network tables as Cactus 2011.2 (schema version ${SHAPE_VERSION.cactus}, Boolean deleted) or
+      Newton 14.0.0 (version ${SHAPE_VERSION.newton}, Integer deleted), with a migrate_version row.
+      Running it again is a no-op.
+
+  nova-garp db seed --url URL --host H --floating-ips N --networks M [--shape cactus|newton]
+                    [--odd-rows] [--replace] [--json]
+      Inserts N floating IPs and M networks over several hosts: H's live associated floating
+      IPs, other hosts' rows, deleted and unassociated floating IPs, unclaimed and multi_host
+      networks, IPv6 gateways, interface overrides and distinct dhcp_server (Newton).
+      --odd-rows adds rows nova-garp must skip (bad addresses, empty bridge).
+      Prints the rows written and the targets 'nova-garp plan --host H' must show.
+
+  nova-garp db schema --url URL [--json]
+      Shows the detected schema shape (release, version, deleted type, optional columns).
+
+Options:
+  --url URL            mysql://user:password@host[:port]/database (also mysql+pymysql://,
+                       mysql+mysqldb://) [NOVA_GARP_DATABASE_URL]
+  --shape SHAPE        ${SHAPES.join(' or ')}
+  --create-database    migrate: CREATE DATABASE IF NOT EXISTS first
+  --timeout MS         connect timeout (default 5000)
+  --json               machine-readable result
+  -h, --help           this help
+
+Exit codes: 0 ok, 1 database or migration failure, 2 usage error.`;
+
+interface DbValues {
+  url?: string;
+  shape?: string;
+  host?: string;
+  'floating-ips'?: string;
+  networks?: string;
+  'odd-rows'?: boolean;
+  replace?: boolean;
+  'create-database'?: boolean;
+  timeout?: string;
+  json?: boolean;
+}
+
+function requireUrl(values: DbValues): DatabaseUrl {
+  const raw = values.url ?? process.env.NOVA_GARP_DATABASE_URL;
+  if (raw === undefined || raw === '') throw new UsageError("--url is required (see 'nova-garp db --help')");
+  try {
+    return parseDatabaseUrl(raw);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function requireShape(values: DbValues, required: boolean): Shape | undefined {
+  if (values.shape === undefined) {
+    if (required) throw new UsageError(`--shape is required: ${SHAPES.join(' or ')}`);
+    return undefined;
+  }
+  if (!isShape(values.shape)) throw new UsageError(`--shape must be ${SHAPES.join(' or ')}, got '${values.shape}'`);
+  return values.shape;
+}
+
+async function withDb<T>(url: DatabaseUrl, timeoutMs: number, work: (h: NovaDb) => Promise<T>): Promise<T> {
+  const handle = openNovaDb(url, { connectTimeoutMs: timeoutMs, readOnly: false });
+  try {
+    return await work(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function createDatabase(url: DatabaseUrl, timeoutMs: number): Promise<void> {
+  const { database: _omit, ...opts } = mysql2Options(url, timeoutMs);
+  const c = await mysql.createConnection(opts);
+  try {
+    await c.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(url.database)} CHARACTER SET utf8`);
+  } finally {
+    await c.end();
+  }
+}
+
+function fail(url: DatabaseUrl, err: unknown): number {
+  process.stderr.write(`nova-garp db: ${url.redacted}: ${describeDbError(err)}\n`);
+  return EXIT.failure;
+}
+
 export const dbCommand: Command = {
-  summary: 'not built yet',
-  async run() {
-    throw new UsageError('db is not built yet', 1);
+  summary: 'create (migrate) or seed a nova-shaped database for the lab, benchmarks and trials',
+  async run(argv) {
+    const { values, positionals, help } = parseCommandArgs<DbValues>(
+      'db',
+      argv,
+      {
+        url: { type: 'string' },
+        shape: { type: 'string' },
+        host: { type: 'string' },
+        'floating-ips': { type: 'string' },
+        networks: { type: 'string' },
+        'odd-rows': { type: 'boolean' },
+        replace: { type: 'boolean' },
+        'create-database': { type: 'boolean' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      true,
+    );
+    const [action, ...extra] = positionals;
+    if (help || action === 'help') {
+      process.stdout.write(HELP + '\n');
+      return EXIT.ok;
+    }
+    if (action === undefined) throw new UsageError("missing action: migrate, seed or schema (see 'nova-garp db --help')");
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const timeoutMs = intOption('timeout', values.timeout, 100, 600_000) ?? 5000;
+
+    switch (action) {
+      case 'migrate': {
+        const shape = requireShape(values, true) as Shape;
+        const url = requireUrl(values);
+        try {
+          if (values['create-database'] === true) await createDatabase(url, timeoutMs);
+          const outcome = await withDb(url, timeoutMs, (h) => migrateToShape(h.db, shape));
+          const result = { url: url.redacted, shape, version: SHAPE_VERSION[shape], applied: outcome.applied, alreadyCurrent: outcome.alreadyCurrent };
+          if (values.json === true) printJson(result);
+          else process.stdout.write(outcome.alreadyCurrent ? `${url.redacted}: already ${shape}-shaped (version ${result.version})\n` : `${url.redacted}: created ${shape} tables, migrate_version ${result.version} (${outcome.applied.join(', ')})\n`);
+          return EXIT.ok;
+        } catch (err) {
+          return fail(url, err);
+        }
+      }
+      case 'seed': {
+        const url = requireUrl(values);
+        const shape = requireShape(values, false);
+        if (values.host === undefined || values.host === '') throw new UsageError('--host is required: the nova host whose targets the rows describe');
+        const floatingIps = intOption('floating-ips', values['floating-ips'], 0, 1_000_000);
+        const networks = intOption('networks', values.networks, 1, 3800);
+        if (floatingIps === undefined) throw new UsageError('--floating-ips is required');
+        if (networks === undefined) throw new UsageError('--networks is required');
+        try {
+          const summary = await withDb(url, timeoutMs, (h) =>
+            seedNova(h.db, { host: values.host as string, floatingIps, networks, shape, oddRows: values['odd-rows'] === true, replace: values.replace === true }),
+          );
+          if (values.json === true) printJson({ url: url.redacted, ...summary });
+          else {
+            const r = summary.rows;
+            const e = summary.expected;
+            process.stdout.write(
+              `${url.redacted}: seeded ${summary.shape} rows: ${r.floatingIps} floating IPs, ${r.networks} networks, ${r.fixedIps} fixed IPs, ${r.instances} instances, ${r.services} services\n` +
+                `expected for host ${summary.host}: ${e.floating} floating (${e.floatingOnOverride} on an interface override), ${e.gateway} gateway, ${e.gatewayV6} gateway_v6, ${e.skipped} skipped, plus the routing source IP\n`,
+            );
+          }
+          return EXIT.ok;
+        } catch (err) {
+          if (err instanceof SeedError) throw new UsageError(err.message, EXIT.failure);
+          return fail(url, err);
+        }
+      }
+      case 'schema': {
+        const url = requireUrl(values);
+        try {
+          const started = performance.now();
+          const shape = await withDb(url, timeoutMs, (h) => detectSchema(h.db));
+          const ms = performance.now() - started;
+          if (values.json === true) printJson({ url: url.redacted, ...shape, elapsedMs: Math.round(ms * 10) / 10 });
+          else
+            process.stdout.write(
+              `${url.redacted}: ${shape.release} (migrate_version ${shape.version ?? 'none'}), deleted ${shape.deleted}, ` +
+                `floating_ips.interface ${shape.floatingIps.interface ? 'yes' : 'no'}, networks.dhcp_server ${shape.networks.dhcpServer ? 'yes' : 'no'}, ` +
+                `gateway_v6 ${shape.networks.gatewayV6 ? 'yes' : 'no'}, multi_host ${shape.networks.multiHost ? 'yes' : 'no'}\n`,
+            );
+          return EXIT.ok;
+        } catch (err) {
+          return fail(url, err);
+        }
+      }
+      default:
+        throw new UsageError(`unknown action '${action}': migrate, seed or schema (see 'nova-garp db --help')`);
+    }
   },
 };

@@ -1,0 +1,248 @@
+import type { Kysely } from 'kysely';
+import type { NovaDatabase } from './nova-tables.js';
+import { detectSchema } from './schema-shape.js';
+
+/**
+ * Realistic rows for a nova-shaped lab database: the seeded host's networks and floating IPs mixed
+ * with other network hosts' rows, deleted and unassociated floating IPs, unclaimed and multi_host
+ * networks, IPv6 gateways, Folsom+ `interface` overrides and distinct `dhcp_server`s, and on request
+ * a few impossible rows. Deterministic (index-driven), so the expected targets are known exactly.
+ */
+
+export type SeedShape = 'cactus' | 'newton';
+
+export interface SeedOptions {
+  host: string;
+  /** Total floating_ips rows (all hosts, all states). */
+  floatingIps: number;
+  /** Total networks rows (all hosts, all states). */
+  networks: number;
+  /** Default: detected from the `deleted` column type. */
+  shape?: SeedShape;
+  /** Add rows derive-targets must skip (bad address, empty bridge, bad gateway). */
+  oddRows?: boolean;
+  /** Other network hosts that own rows (default network-b, network-c). */
+  otherHosts?: string[];
+  /** Delete existing rows of the seeded tables first. */
+  replace?: boolean;
+}
+
+export interface SeedSummary {
+  shape: SeedShape;
+  host: string;
+  rows: { instances: number; networks: number; fixedIps: number; floatingIps: number; services: number };
+  /** What derive-targets must find for `host` (routing source excluded: it comes from nova.conf). */
+  expected: { floating: number; floatingOnOverride: number; gateway: number; gatewayV6: number; skipped: number };
+}
+
+export class SeedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SeedError';
+  }
+}
+
+const OVERRIDE_INTERFACES = ['eth1', 'bond0.200'];
+
+/** Address n (0-based) of the floating range 172.16.0.0/12, skipping .0 and .255. */
+function floatingAddress(n: number): string {
+  const host = Math.floor(n / 254) * 256 + (n % 254) + 1;
+  return `172.${16 + ((host >> 16) & 0x0f)}.${(host >> 8) & 0xff}.${host & 0xff}`;
+}
+
+function uuidFor(kind: number, n: number): string {
+  const hex = (kind * 0x10000000 + n).toString(16).padStart(12, '0');
+  return `5eed0000-0000-4000-8000-${hex.slice(-12)}`;
+}
+
+async function insertBatches<T extends keyof NovaDatabase & string>(db: Kysely<NovaDatabase>, table: T, rows: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are shaped per release at run time
+    await db.insertInto(table).values(rows.slice(i, i + 500) as any).execute();
+  }
+}
+
+export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Promise<SeedSummary> {
+  if (!Number.isInteger(opts.floatingIps) || opts.floatingIps < 0) throw new SeedError('floating IP count must be a whole number >= 0');
+  if (!Number.isInteger(opts.networks) || opts.networks < 1 || opts.networks > 3800) throw new SeedError('network count must be between 1 and 3800 (one VLAN each)');
+  const schema = await detectSchema(db);
+  const shape: SeedShape = opts.shape ?? (schema.deleted === 'boolean' ? 'cactus' : 'newton');
+  if (shape === 'newton' && !schema.floatingIps.interface) throw new SeedError('the database has no floating_ips.interface: it is not Newton-shaped (use --shape cactus)');
+  if (shape === 'cactus' && schema.deleted !== 'boolean') throw new SeedError('the database has an Integer deleted column: it is not Cactus-shaped (use --shape newton)');
+  const newton = shape === 'newton';
+  const others = opts.otherHosts ?? ['network-b', 'network-c'];
+  const oddRows = opts.oddRows === true;
+
+  const existing = await db.selectFrom('floating_ips').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  if (Number(existing?.n ?? 0) > 0 || (await db.selectFrom('networks').select('id').limit(1).execute()).length > 0) {
+    if (opts.replace !== true) throw new SeedError('the database already has nova rows; pass --replace to delete them first');
+    for (const t of ['floating_ips', 'fixed_ips', 'networks', 'instances', 'services'] as const) await db.deleteFrom(t).execute();
+  }
+
+  const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+  const base = { created_at: now, updated_at: null, deleted_at: null };
+  const live = newton ? 0 : false;
+  const gone = (id: number): number | boolean => (newton ? id : true);
+  const expected = { floating: 0, floatingOnOverride: 0, gateway: 0, gatewayV6: 0, skipped: 0 };
+
+  // Networks: per 20 rows, 2 other hosts', 2 multi_host (Newton; unclaimed on Cactus), 1 deleted,
+  // 1 unclaimed (host NULL, waiting for set_network_host); the rest are this host's.
+  const networks: Record<string, unknown>[] = [];
+  for (let i = 0; i < opts.networks; i++) {
+    const id = i + 1;
+    const vlan = 100 + i;
+    const slot = i % 20;
+    const net = `10.${16 + (i >> 8)}.${i & 0xff}`;
+    let host: string | null = opts.host;
+    let multiHost = false;
+    let deleted = false;
+    if (slot === 3 || slot === 13) host = others[i % others.length] ?? 'network-b';
+    else if (slot === 5 || slot === 15) {
+      multiHost = newton;
+      // Half the multi_host rows name this host, as a network created before switching to multi_host would.
+      host = newton && slot === 5 ? opts.host : null;
+    } else if (slot === 7) deleted = true;
+    else if (slot === 9) host = null;
+    const v6 = i % 3 === 0;
+    const distinctDhcp = newton && i % 10 === 1;
+    let bridge = `br${vlan}`;
+    let gateway = `${net}.1`;
+    if (oddRows && i === 1) bridge = '';
+    if (oddRows && i === 2) gateway = 'garbage';
+    const row: Record<string, unknown> = {
+      ...base,
+      id,
+      deleted: deleted ? gone(id) : live,
+      injected: false,
+      cidr: `${net}.0/24`,
+      netmask: '255.255.255.0',
+      bridge,
+      gateway,
+      broadcast: `${net}.255`,
+      vlan,
+      vpn_public_address: '192.0.2.10',
+      vpn_public_port: 1000 + i,
+      vpn_private_address: `${net}.2`,
+      dhcp_start: `${net}.3`,
+      project_id: `project-${i % 37}`,
+      host,
+      cidr_v6: v6 ? `fd00:0:0:${i.toString(16)}::/64` : null,
+      gateway_v6: v6 ? `fd00:0:0:${i.toString(16)}::1` : null,
+      label: `vlan${vlan}`,
+      netmask_v6: v6 ? '64' : null,
+    };
+    if (newton) {
+      Object.assign(row, {
+        dns1: '8.8.4.4',
+        dns2: null,
+        multi_host: multiHost,
+        bridge_interface: 'eth1',
+        uuid: uuidFor(1, i),
+        priority: null,
+        rxtx_base: null,
+        mtu: null,
+        dhcp_server: distinctDhcp ? `${net}.4` : gateway === 'garbage' ? null : gateway,
+        enable_dhcp: true,
+        share_address: false,
+      });
+    } else {
+      row.dns = '8.8.4.4';
+    }
+    networks.push(row);
+    if (host !== opts.host || deleted) continue;
+    if (multiHost || bridge === '') {
+      expected.skipped++;
+      continue;
+    }
+    if (gateway === 'garbage') expected.skipped++;
+    else expected.gateway++;
+    if (distinctDhcp) expected.gateway++;
+    if (v6) expected.gatewayV6++;
+  }
+
+  // Floating IPs: per 20 rows, 5 other hosts', 2 unassociated, 1 deleted; the rest this host's and
+  // associated. Every associated row gets an instance and a fixed IP, as nova would have them.
+  const instances: Record<string, unknown>[] = [];
+  const fixedIps: Record<string, unknown>[] = [];
+  const floatingIps: Record<string, unknown>[] = [];
+  for (let i = 0; i < opts.floatingIps; i++) {
+    const id = i + 1;
+    const slot = i % 20;
+    const host = slot < 5 ? (others[i % others.length] ?? 'network-b') : opts.host;
+    const associated = slot !== 6 && slot !== 16;
+    const deleted = slot === 8;
+    let fixedId: number | null = null;
+    if (associated) {
+      fixedId = fixedIps.length + 1;
+      const instanceId = instances.length + 1;
+      // Fixed IPs fill each network's .10-.249 in turn; past that (tiny --networks) they spill into
+      // 100.64/10 so (address, deleted) stays unique.
+      const k = fixedId - 1;
+      const netIndex = Math.floor(k / 240) % opts.networks;
+      const net = `10.${16 + (netIndex >> 8)}.${netIndex & 0xff}`;
+      const fixedAddress = k < opts.networks * 240 ? `${net}.${10 + (k % 240)}` : `100.${64 + ((k >> 16) & 0x3f)}.${(k >> 8) & 0xff}.${k & 0xff}`;
+      const uuid = uuidFor(2, instanceId);
+      instances.push(
+        newton
+          ? { ...base, id: instanceId, deleted: live, uuid, hostname: `vm-${instanceId}`, host: `compute-${instanceId % 50}`, node: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, vm_state: 'active', power_state: 1 }
+          : { ...base, id: instanceId, deleted: live, internal_id: instanceId, hostname: `i-${instanceId.toString(16).padStart(8, '0')}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, state: 1, state_description: 'running', mac_address: `02:16:3e:${((instanceId >> 16) & 0xff).toString(16).padStart(2, '0')}:${((instanceId >> 8) & 0xff).toString(16).padStart(2, '0')}:${(instanceId & 0xff).toString(16).padStart(2, '0')}` },
+      );
+      fixedIps.push({
+        ...base,
+        id: fixedId,
+        deleted: live,
+        address: fixedAddress,
+        network_id: netIndex + 1,
+        allocated: true,
+        leased: true,
+        reserved: false,
+        ...(newton ? { instance_uuid: uuid, host: null, virtual_interface_id: null } : { instance_id: instanceId }),
+      });
+    }
+    let address = floatingAddress(i);
+    if (oddRows && i === 10) address = 'not-an-ip';
+    if (oddRows && i === 11) address = '999.1.1.1';
+    let iface: string | null = null;
+    if (newton) iface = i % 20 === 12 ? (OVERRIDE_INTERFACES[i % 2] ?? 'eth1') : i % 20 === 13 ? '' : null;
+    floatingIps.push({
+      ...base,
+      id,
+      deleted: deleted ? gone(id) : live,
+      address,
+      fixed_ip_id: fixedId,
+      project_id: associated ? `project-${i % 37}` : null,
+      host,
+      ...(newton ? { auto_assigned: false, pool: 'public', interface: iface } : {}),
+    });
+    if (host !== opts.host || !associated || deleted) continue;
+    if (address === 'not-an-ip' || address === '999.1.1.1') {
+      expected.skipped++;
+      continue;
+    }
+    expected.floating++;
+    if (iface !== null && iface !== '') expected.floatingOnOverride++;
+  }
+
+  const services = [opts.host, ...others].map((h, i) => ({
+    ...base,
+    id: i + 1,
+    deleted: live,
+    host: h,
+    binary: 'nova-network',
+    topic: 'network',
+    report_count: 1000 + i,
+    disabled: false,
+  }));
+
+  await insertBatches(db, 'networks', networks);
+  await insertBatches(db, 'instances', instances);
+  await insertBatches(db, 'fixed_ips', fixedIps);
+  await insertBatches(db, 'floating_ips', floatingIps);
+  await insertBatches(db, 'services', services);
+  return {
+    shape,
+    host: opts.host,
+    rows: { instances: instances.length, networks: networks.length, fixedIps: fixedIps.length, floatingIps: floatingIps.length, services: services.length },
+    expected,
+  };
+}
