@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { intOption, parseCommandArgs, printJson } from './args.js';
+import { parseCommandArgs, printJson } from './args.js';
+import { SCHEDULE_HELP, SCHEDULE_OPTIONS, scheduleFromFlags, type ScheduleValues } from './schedule-options.js';
 import { parseIp } from '../net/ip-address.js';
 import { readInterfaces } from '../link/interfaces.js';
 import { PacketSocketError } from '../link/packet-socket.js';
 import { Announcer } from '../engine/announcer.js';
-import { DEFAULT_SCHEDULE, FORMS, framesPerRound, roundOffsets, scheduleWarnings, type Form, type ScheduleOptions } from '../engine/schedule.js';
+import { framesPerRound, scheduleWarnings, type ScheduleOptions } from '../engine/schedule.js';
 import { pacedDurationMs } from '../engine/token-bucket.js';
 import { ipv6Forwarding } from '../link/sysctl.js';
 
@@ -20,14 +21,8 @@ Options:
   -i, --interface IF        interface to announce on (required)
   -a, --address A           address to announce (repeatable; IPv4 or IPv6)
       --addresses-from FILE one address per line ('#' starts a comment; '-' reads stdin)
-      --rounds N            number of rounds (default 3: at 0, +1.1 s, +3 s; more rounds back off)
-      --interval-ms MS      evenly spaced rounds MS apart instead of the default schedule
-      --form F              IPv4 frame form: request | reply | both (default both)
-      --max-pps N           pace frames on IF to N per second (token bucket; default: line rate).
-                            Cisco DAI err-disables a port above 15 ARP/s: use 14 there.
-      --upstream IP         also send a request from each IPv4 address to this router
-                            (for firewalls that ignore broadcast announcements)
-      --na-router MODE      Router flag in NAs: yes | no | auto (default auto: IF's IPv6 forwarding)
+${SCHEDULE_HELP}
+                            (default auto: IF's IPv6 forwarding setting)
       --json                print one JSON object with the result
   -h, --help                this help
 
@@ -35,16 +30,10 @@ Exit codes: 0 all announced; 3 some skipped (the bound ones were announced);
             2 usage or environment error (unknown interface, bad address, no permission).
 Needs CAP_NET_RAW and must run in the interface's network namespace (ip netns exec NS ...).`;
 
-interface Values {
+interface Values extends ScheduleValues {
   interface?: string;
   address?: string[];
   'addresses-from'?: string;
-  rounds?: string;
-  'interval-ms'?: string;
-  form?: string;
-  'max-pps'?: string;
-  upstream?: string;
-  'na-router'?: string;
   json?: boolean;
 }
 
@@ -78,12 +67,7 @@ export const announceCommand: Command = {
       interface: { type: 'string', short: 'i' },
       address: { type: 'string', short: 'a', multiple: true },
       'addresses-from': { type: 'string' },
-      rounds: { type: 'string' },
-      'interval-ms': { type: 'string' },
-      form: { type: 'string' },
-      'max-pps': { type: 'string' },
-      upstream: { type: 'string' },
-      'na-router': { type: 'string' },
+      ...SCHEDULE_OPTIONS,
       json: { type: 'boolean' },
     });
     if (help) {
@@ -97,28 +81,15 @@ export const announceCommand: Command = {
     if (values['addresses-from'] !== undefined) addresses.push(...(await readAddressFile(values['addresses-from'])));
     if (addresses.length === 0) throw new UsageError('give at least one --address or --addresses-from');
 
-    const form = (values.form ?? DEFAULT_SCHEDULE.form) as Form;
-    if (!FORMS.includes(form)) throw new UsageError(`--form must be one of ${FORMS.join(', ')}, got '${values.form}'`);
-    const rounds = intOption('rounds', values.rounds, 1, 100) ?? DEFAULT_SCHEDULE.roundOffsetsMs.length;
-    const intervalMs = intOption('interval-ms', values['interval-ms'], 1, 3_600_000);
-    const maxPps = intOption('max-pps', values['max-pps'], 1, 10_000_000) ?? null;
-    const upstream = values.upstream ?? null;
-    if (upstream !== null && parseIp(upstream)?.family !== 4) throw new UsageError(`--upstream must be an IPv4 address, got '${upstream}'`);
-    const naRouter = values['na-router'] ?? 'auto';
-    if (!['yes', 'no', 'auto'].includes(naRouter)) throw new UsageError(`--na-router must be yes, no or auto, got '${naRouter}'`);
+    const { schedule: base, naRouter } = scheduleFromFlags(values);
+    const maxPps = base.maxPps;
 
     const links = await readInterfaces();
     const link = links.get(ifname);
     if (link === undefined) {
       throw new UsageError(`no interface '${ifname}' in this network namespace (have: ${[...links.keys()].join(', ')})`);
     }
-    const schedule: ScheduleOptions = {
-      roundOffsetsMs: roundOffsets(rounds, intervalMs),
-      form,
-      upstream,
-      maxPps,
-      router: naRouter === 'auto' ? await ipv6Forwarding(ifname) : naRouter === 'yes',
-    };
+    const schedule: ScheduleOptions = { ...base, router: naRouter === 'auto' ? await ipv6Forwarding(ifname) : naRouter === 'yes' };
     for (const w of scheduleWarnings(schedule)) process.stderr.write(`warning: ${w}\n`);
     if (maxPps !== null) {
       const v4 = addresses.filter((a) => parseIp(a)?.family === 4).length;

@@ -47,6 +47,8 @@ export interface AnnounceResult {
 }
 
 export interface Announcement {
+  /** Settles when round 1 has been handed to the kernel (or the job ended before it). */
+  firstRound: Promise<AnnounceResult>;
   done: Promise<AnnounceResult>;
   /** Stop announcing `address` in later rounds (e.g. the floating IP was disassociated). */
   drop(address: string, reason: string): void;
@@ -81,8 +83,14 @@ export class Announcer {
   announce(job: AnnounceJob): Announcement {
     const controller = new AbortController();
     const withdrawn = new Map<string, string>();
-    const done = this.run(job, controller.signal, withdrawn);
+    let firstRoundDone!: (r: AnnounceResult) => void;
+    const firstRound = new Promise<AnnounceResult>((resolve) => (firstRoundDone = resolve));
+    const done = this.run(job, controller.signal, withdrawn, (r) => firstRoundDone(structuredClone(r))).then((r) => {
+      firstRoundDone(structuredClone(r));
+      return r;
+    });
     return {
+      firstRound,
       done,
       drop: (address, reason) => {
         const canonical = parseIp(address)?.text ?? address;
@@ -102,7 +110,7 @@ export class Announcer {
     return s;
   }
 
-  private async run(job: AnnounceJob, signal: AbortSignal, withdrawn: Map<string, string>): Promise<AnnounceResult> {
+  private async run(job: AnnounceJob, signal: AbortSignal, withdrawn: Map<string, string>, onFirstRound: (r: AnnounceResult) => void): Promise<AnnounceResult> {
     const result: AnnounceResult = {
       interface: job.ifname,
       announced: [],
@@ -195,6 +203,7 @@ export class Announcer {
         result.errors.push(`round ${round + 1}: ${report.error}`);
         if (report.error === 'cancelled') break;
       }
+      if (round === 0) onFirstRound(result);
     }
     return result;
   }

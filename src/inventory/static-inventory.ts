@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { canonicalIp } from '../net/ip-address.js';
+import { TARGET_KINDS, type Inventory, type SkippedRow, type Target, type TargetKind } from './target.js';
+
+/**
+ * A hand-written inventory (`serve --inventory FILE`) for hosts without nova's database:
+ * `{"targets":[{"kind":"floating","address":"203.0.113.5","interface":"eth0"}, ...]}`.
+ * Bad entries are skipped with a reason, like odd database rows.
+ */
+export function parseStaticInventory(text: string, file: string, host: string, now: Date): Inventory {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not JSON (${(err as Error).message})`);
+  }
+  const list = (raw as { targets?: unknown } | null)?.targets;
+  if (!Array.isArray(list)) throw new Error(`${file}: expected {"targets": [...]}`);
+  const targets: Target[] = [];
+  const skipped: SkippedRow[] = [];
+  const seen = new Set<string>();
+  list.forEach((t: unknown, i) => {
+    const where = `${file} targets[${i}]`;
+    const o = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
+    const kind = o.kind;
+    const address = typeof o.address === 'string' ? canonicalIp(o.address) : null;
+    const iface = o.interface;
+    if (typeof kind !== 'string' || !TARGET_KINDS.includes(kind as TargetKind)) skipped.push({ source: where, reason: `kind must be one of ${TARGET_KINDS.join(', ')}` });
+    else if (address === null) skipped.push({ source: where, reason: `address ${JSON.stringify(o.address)} is not an IP address` });
+    else if (typeof iface !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) skipped.push({ source: where, reason: 'interface is not an interface name' });
+    else if (!seen.has(`${iface}|${address}`)) {
+      seen.add(`${iface}|${address}`);
+      targets.push({ kind: kind as TargetKind, address, interface: iface });
+    }
+  });
+  return { host, source: 'static', schema: 'static', readAt: now.toISOString(), targets, skipped };
+}
+
+export async function readStaticInventory(file: string, host: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read --inventory ${file}: ${(err as Error).message}`);
+  }
+  return parseStaticInventory(text, file, host, new Date());
+}

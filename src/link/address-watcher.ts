@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { readInterfaces, type LinkInfo } from './interfaces.js';
+import { parseMonitorLine } from './monitor-line.js';
+
+export interface BoundEvent {
+  ifname: string;
+  address: string;
+}
+
+/**
+ * Keeps the namespace's links and addresses current from `ip -o monitor link address` (iproute2
+ * 6.1 ignores -j for monitor), so the first announcement round needs no fork. Emits `bound` when
+ * an address becomes usable (added, or its DAD finished) and `unbound` when it goes. If the monitor
+ * dies or reports lost events (netlink ENOBUFS under an address storm), it re-reads everything.
+ */
+export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound: [BoundEvent]; error: [Error]; resync: [string] }> {
+  private links = new Map<string, LinkInfo>();
+  private child: ChildProcess | null = null;
+  private stopped = false;
+  private resyncing: Promise<void> | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  async start(): Promise<void> {
+    this.spawnMonitor();
+    // Monitor first, then the dump: an address added in between is seen by at least one of them.
+    await this.resync('start');
+  }
+
+  link(ifname: string): LinkInfo | undefined {
+    return this.links.get(ifname);
+  }
+
+  allLinks(): ReadonlyMap<string, LinkInfo> {
+    return this.links;
+  }
+
+  isBound(ifname: string, address: string): boolean {
+    const l = this.links.get(ifname);
+    return l !== undefined && l.up && l.addresses.some((a) => a.address === address && !a.tentative);
+  }
+
+  /** Full re-read; emits `bound`/`unbound` for every difference. Concurrent calls share one read. */
+  resync(why: string): Promise<void> {
+    this.resyncing ??= (async () => {
+      try {
+        const fresh = await readInterfaces();
+        const before = this.boundSet();
+        this.links = fresh;
+        const after = this.boundSet();
+        this.emit('resync', why);
+        for (const [key, ev] of after) if (!before.has(key)) this.emit('bound', ev);
+        for (const [key, ev] of before) if (!after.has(key)) this.emit('unbound', ev);
+      } finally {
+        this.resyncing = null;
+      }
+    })();
+    return this.resyncing;
+  }
+
+  private boundSet(): Map<string, BoundEvent> {
+    const out = new Map<string, BoundEvent>();
+    for (const l of this.links.values()) {
+      if (!l.up) continue;
+      for (const a of l.addresses) if (!a.tentative) out.set(`${l.name}|${a.address}`, { ifname: l.name, address: a.address });
+    }
+    return out;
+  }
+
+  private spawnMonitor(): void {
+    const child = spawn('ip', ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      // "No buffer space available": the kernel dropped events for us; only a dump is trustworthy.
+      this.resync(`monitor: ${line}`).catch((e: Error) => this.emit('error', e));
+    });
+    child.on('error', (e) => this.emit('error', new Error(`ip monitor: ${e.message}`)));
+    child.on('exit', () => {
+      if (this.stopped) return;
+      this.restartTimer = setTimeout(() => {
+        this.spawnMonitor();
+        this.resync('monitor restarted').catch((e: Error) => this.emit('error', e));
+      }, 200);
+    });
+  }
+
+  private onLine(line: string): void {
+    const ev = parseMonitorLine(line);
+    if (ev === null) return;
+    if (ev.type === 'link') {
+      const cur = this.links.get(ev.ifname);
+      if (ev.deleted) {
+        this.links.delete(ev.ifname);
+        return;
+      }
+      const wasUp = cur?.up === true;
+      const next: LinkInfo = { name: ev.ifname, ifindex: ev.ifindex, mac: ev.mac ?? cur?.mac ?? '', up: ev.up, carrier: ev.carrier, addresses: cur?.addresses ?? [] };
+      this.links.set(ev.ifname, next);
+      if (!wasUp && ev.up) for (const a of next.addresses) if (!a.tentative) this.emit('bound', { ifname: ev.ifname, address: a.address });
+      if (cur === undefined) this.resync(`new link ${ev.ifname}`).catch((e: Error) => this.emit('error', e));
+      return;
+    }
+    const link = this.links.get(ev.ifname);
+    if (link === undefined) {
+      this.resync(`address on unknown link ${ev.ifname}`).catch((e: Error) => this.emit('error', e));
+      return;
+    }
+    const i = link.addresses.findIndex((a) => a.address === ev.address);
+    const was = i >= 0 && !link.addresses[i]!.tentative;
+    if (ev.deleted) {
+      if (i >= 0) link.addresses.splice(i, 1);
+      if (was) this.emit('unbound', { ifname: ev.ifname, address: ev.address });
+      return;
+    }
+    const entry = { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative };
+    if (i >= 0) link.addresses[i] = entry;
+    else link.addresses.push(entry);
+    if (!was && !ev.tentative && link.up) this.emit('bound', { ifname: ev.ifname, address: ev.address });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.child?.kill();
+    this.child = null;
+  }
+}
