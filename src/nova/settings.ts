@@ -114,9 +114,18 @@ export const SETTINGS_OPTIONS: OptionSpec = {
 
 /** `--help` text for SETTINGS_OPTIONS, one line per flag with its environment variable. */
 export const SETTINGS_HELP: string = [
-  `  --nova-config FILE        nova.conf to read, flagfile or INI (default ${DEFAULT_NOVA_CONFIG}; env NOVA_GARP_NOVA_CONFIG)`,
-  ...OPTIONS.map((o) => `  --${`${o.flag} ${o.flag.includes('url') ? 'URL' : 'VALUE'}`.padEnd(24)}${o.help} [${o.env}]`),
+  `  --${'nova-config FILE'.padEnd(23)} nova.conf to read, flagfile or INI (default ${DEFAULT_NOVA_CONFIG}) [NOVA_GARP_NOVA_CONFIG]`,
+  ...OPTIONS.map((o) => `  --${`${o.flag} ${metavar(o.flag)}`.padEnd(23)} ${o.help} [${o.env}]`),
 ].join('\n');
+
+function metavar(flag: string): string {
+  if (flag.endsWith('url')) return 'URL';
+  if (flag.endsWith('port')) return 'PORT';
+  if (flag.endsWith('ip')) return 'IP';
+  if (flag.endsWith('interface')) return 'IFACE';
+  if (flag.endsWith('password')) return 'PASSWORD';
+  return 'NAME';
+}
 
 /** Picks the SETTINGS_OPTIONS flags out of parsed command-line values. */
 export function overridesFromFlags(values: Record<string, unknown>): SettingsOverrides {
