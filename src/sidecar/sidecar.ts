@@ -78,6 +78,7 @@ export class Sidecar {
   private db: { url: string | null; ok: boolean | null; detail: string; at: string | null };
   private rabbit: { enabled: boolean; up: boolean; detail: string } = { enabled: false, up: false, detail: 'not started' };
   private rejectedLogged = 0;
+  private readonly rejectedCounts = { amqp: 0, control: 0 };
   readonly metrics = new Metrics();
 
   constructor(
@@ -437,6 +438,7 @@ export class Sidecar {
 
   private rejected(source: 'amqp' | 'control', reason: string, message: string): void {
     this.metrics.rejected.inc({ source, reason });
+    this.rejectedCounts[source]++;
     // A flood of garbage must not become a flood of log lines.
     this.rejectedLogged++;
     if (this.rejectedLogged <= 20 || this.rejectedLogged % 1000 === 0) this.log.warn({ source, reason, total: this.rejectedLogged }, message);
@@ -461,6 +463,7 @@ export class Sidecar {
       database: this.db,
       rabbitmq: { ...this.rabbit, queue: this.bus?.queue ?? null },
       activeSchedules: this.active.size,
+      rejected: { ...this.rejectedCounts },
       lastBursts: this.history.slice(-10),
     };
   }
