@@ -1,10 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from './command.js';
-import { UsageError } from './exit-codes.js';
+import { EXIT, UsageError } from './exit-codes.js';
+import { intOption, numberOption, parseCommandArgs, printJson } from './args.js';
+import { uniqueTag } from '../netns/namespaces.js';
+import { MAX_FLOATING_IPS, MAX_NETWORKS } from '../lab/addressing.js';
+import { MODES, parseModes } from '../lab/modes.js';
+import { runMode, type LabOptions } from '../lab/failover.js';
+import { labJson, renderReport, summarize, type ModeRun } from '../lab/report.js';
+import { renderPlot } from '../lab/plot.js';
 
-// Placeholder until its issue lands; replaced wholesale by the owner of this command.
+const HELP = `Usage: nova-garp lab [options]
+
+Reproduces a nova-network Active/Passive failover in network namespaces and measures how long
+each address stays unreachable. Per mode, on a fresh topology: a laptop behind a router pings the
+routing source IP and every floating IP, an instance per VLAN pings its gateway (ICMP echo, every
+20 ms per address while the total stays within 25,000/s; the interval used is printed); the
+primary's links go down (t0); after the deadtime the standby binds the addresses in nova-network's
+init_host order and announces them the way the mode does:
+
+  none         nothing: the router and instances keep the dead MAC until their entries fail
+  seed-arping  the original manual fix: arping -b -c 1 -s ADDR -I IF PEER per address, serially
+  nova-arping  nova's send_arp_for_ha: arping -U ADDR -A -I IF -c 3 after binding each address
+  nova-garp    patches/nova_garp_hook.py tells a running 'nova-garp serve' in the standby
+
+Options:
+      --modes LIST          comma-separated modes (default: ${MODES.join(',')})
+      --floating-ips N      floating IPs on the public interface (default 50, max ${MAX_FLOATING_IPS})
+      --networks N          VLAN networks, one gateway and one instance each (default 2, max ${MAX_NETWORKS})
+      --ipv6                also give every network an IPv6 gateway (gateway_v6) and probe it
+      --deadtime S          seconds between t0 and the standby starting (default 2, as in the
+                            original experiment's heartbeat)
+      --max-wait S          stop a mode this many seconds after t0 even if addresses are still dark;
+                            such modes are marked capped and their figures are lower bounds
+                            (default 75: enough for 'none', whose worst case is about 53 s)
+      --probe-interval-ms MS  probe interval per address (default 20, more above 500 addresses)
+      --plot FILE.svg       draw each mode's per-address outage into FILE.svg
+      --json                print {"modes":[...]} instead of the table
+  -h, --help                this help
+
+Needs root (network namespaces, raw sockets), iproute2, and for the modes that use them iputils
+arping and python3. Progress goes to stderr; everything the lab creates is removed on exit,
+Ctrl-C and failure.`;
+
+interface Values {
+  modes?: string;
+  'floating-ips'?: string;
+  networks?: string;
+  ipv6?: boolean;
+  deadtime?: string;
+  'max-wait'?: string;
+  'probe-interval-ms'?: string;
+  plot?: string;
+  json?: boolean;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] lab ${msg}\n`);
+}
+
+function requireTool(tool: string, why: string): void {
+  const r = spawnSync(tool, ['-V'], { stdio: 'ignore' });
+  if (r.error !== undefined) throw new UsageError(`${tool} is not installed; it is needed for ${why}`);
+}
+
 export const labCommand: Command = {
-  summary: 'not built yet',
-  async run() {
-    throw new UsageError('lab is not built yet', 1);
+  summary: 'failover lab: reproduce the nova-network failover in network namespaces and measure it',
+  async run(argv) {
+    const { values, help } = parseCommandArgs<Values>('lab', argv, {
+      modes: { type: 'string' },
+      'floating-ips': { type: 'string' },
+      networks: { type: 'string' },
+      ipv6: { type: 'boolean' },
+      deadtime: { type: 'string' },
+      'max-wait': { type: 'string' },
+      'probe-interval-ms': { type: 'string' },
+      plot: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (help) {
+      process.stdout.write(HELP + '\n');
+      return EXIT.ok;
+    }
+    let modes;
+    try {
+      modes = parseModes(values.modes ?? MODES.join(','));
+    } catch (err) {
+      throw new UsageError(`--modes: ${(err as Error).message}`);
+    }
+    const opts: LabOptions = {
+      floatingIps: intOption('floating-ips', values['floating-ips'], 0, MAX_FLOATING_IPS) ?? 50,
+      networks: intOption('networks', values.networks, 0, MAX_NETWORKS) ?? 2,
+      ipv6: values.ipv6 === true,
+      deadtimeMs: (numberOption('deadtime', values.deadtime, 0, 600) ?? 2) * 1000,
+      maxWaitMs: (numberOption('max-wait', values['max-wait'], 1, 3600) ?? 75) * 1000,
+      probeIntervalMs: intOption('probe-interval-ms', values['probe-interval-ms'], 1, 10_000) ?? null,
+      settleMs: 1000,
+    };
+    if (opts.maxWaitMs <= opts.deadtimeMs) throw new UsageError('--max-wait must be longer than --deadtime');
+    if (opts.ipv6 && opts.networks === 0) throw new UsageError('--ipv6 needs at least one network (the IPv6 address is a gateway)');
+    if (process.getuid?.() !== 0) {
+      throw new UsageError('the lab needs root: it creates network namespaces, veth pairs and raw sockets (try sudo nova-garp lab)');
+    }
+    requireTool('ip', 'the lab topology (package iproute2)');
+    if (modes.some((m) => m.endsWith('arping'))) requireTool('arping', 'the arping modes (package iputils-arping)');
+    if (modes.includes('nova-garp')) requireTool('python3', 'running the nova-network hook in the nova-garp mode');
+
+    const prefix = `nglab-${uniqueTag()}-`;
+    progress(`namespace prefix ${prefix}; modes ${modes.join(', ')}; ${opts.floatingIps} floating IPs, ${opts.networks} networks`);
+    const runs: ModeRun[] = [];
+    for (const [i, mode] of modes.entries()) {
+      runs.push(await runMode(mode, opts, `${prefix}${i}-`, progress));
+      const s = summarize(runs[runs.length - 1]!);
+      progress(`${mode}: disconnection median ${s.disconnectionS.median} s, max ${s.disconnectionS.max} s${s.capped ? ' (capped)' : ''}`);
+    }
+
+    if (values.plot !== undefined) {
+      const title = `nova-network failover: ${opts.floatingIps} floating IPs, ${opts.networks} networks, deadtime ${opts.deadtimeMs / 1000} s`;
+      await writeFile(values.plot, renderPlot(runs, title));
+      progress(`plot written to ${values.plot}`);
+    }
+    if (values.json === true) printJson(labJson(runs.map(summarize)));
+    else process.stdout.write(renderReport(runs, { floatingIps: opts.floatingIps, networks: opts.networks, ipv6: opts.ipv6, maxWaitMs: opts.maxWaitMs }));
+    return EXIT.ok;
   },
 };

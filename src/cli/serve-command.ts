@@ -31,6 +31,8 @@ Sidecar options:
       --no-amqp             do not connect to RabbitMQ
       --bind-wait-ms MS     how long an associated floating IP may take to be bound (default 10000)
       --coalesce-ms MS      an address announced less than MS ago is not restarted (default 1000)
+      --announce-on-start Y announce targets already bound when serve starts: yes | no (default yes;
+                            covers a sidecar started after nova-network, harmless on a restart)
       --log-level L         pino level: debug, info, warn, error (default info) [NOVA_GARP_LOG_LEVEL]
 Announcement schedule:
 ${SCHEDULE_HELP}
@@ -48,6 +50,7 @@ interface Values extends ScheduleValues {
   'no-amqp'?: boolean;
   'bind-wait-ms'?: string;
   'coalesce-ms'?: string;
+  'announce-on-start'?: string;
   'log-level'?: string;
   'nova-config'?: string;
 }
@@ -67,6 +70,7 @@ export const serveCommand: Command = {
       'no-amqp': { type: 'boolean' },
       'bind-wait-ms': { type: 'string' },
       'coalesce-ms': { type: 'string' },
+      'announce-on-start': { type: 'string' },
       'log-level': { type: 'string' },
     });
     if (help) {
@@ -88,6 +92,8 @@ export const serveCommand: Command = {
     const settings = await readSettings();
     for (const w of settings.warnings) log.warn(w);
     const { schedule, naRouter } = scheduleFromFlags(values);
+    const announceOnStart = values['announce-on-start'] ?? 'yes';
+    if (announceOnStart !== 'yes' && announceOnStart !== 'no') throw new UsageError(`--announce-on-start must be yes or no, got '${announceOnStart}'`);
     const metricsListen = values['metrics-listen'] ?? env.NOVA_GARP_METRICS_LISTEN ?? '127.0.0.1:9469';
     const sidecar = new Sidecar(
       {
@@ -102,6 +108,7 @@ export const serveCommand: Command = {
         amqp: values['no-amqp'] !== true,
         bindWaitMs: intOption('bind-wait-ms', values['bind-wait-ms'], 0, 600_000) ?? 10_000,
         coalesceMs: intOption('coalesce-ms', values['coalesce-ms'], 0, 600_000) ?? 1000,
+        announceOnStart: announceOnStart === 'yes',
       },
       log,
     );

@@ -25,7 +25,8 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   async start(): Promise<void> {
     this.spawnMonitor();
     // Monitor first, then the dump: an address added in between is seen by at least one of them.
-    await this.resync('start');
+    // The first dump is the baseline, not news: it emits nothing.
+    this.links = await readInterfaces();
   }
 
   link(ifname: string): LinkInfo | undefined {

@@ -32,9 +32,14 @@ export interface SidecarConfig {
   bindWaitMs: number;
   /** An address whose schedule started less than this ago is not restarted (rate limit). */
   coalesceMs: number;
+  /**
+   * Announce the targets already bound when the sidecar starts: covers a sidecar started after
+   * nova-network (the hook found no socket) and is harmless on a restart, as the host holds them.
+   */
+  announceOnStart: boolean;
 }
 
-export type Trigger = 'hook' | 'address' | 'amqp-associate' | 'amqp-network' | 'amqp-reannounce' | 'reannounce' | 'refresh' | 'inventory';
+export type Trigger = 'start' | 'hook' | 'address' | 'amqp-associate' | 'amqp-network' | 'amqp-reannounce' | 'reannounce' | 'refresh' | 'inventory';
 
 export interface BurstSummary {
   trigger: Trigger;
@@ -111,6 +116,7 @@ export class Sidecar {
     await this.watcherReady;
     this.updateTargetGauges();
     log.info({ controlSocket: config.controlSocket, host: config.settings.host, targets: this.inventory?.targets.length ?? 0, inventory: this.inventoryWhy }, 'ready');
+    if (config.announceOnStart) void this.burst(this.inventory?.targets ?? [], 'start', performance.now());
     void this.refreshFromDatabase('start');
     this.startBus();
     this.startRefreshTimer();
@@ -266,7 +272,7 @@ export class Sidecar {
       firstRoundMs: pick((r) => r.firstRoundMs, Math.max),
       errors: results.flatMap((r) => r.errors),
     };
-    if (summary.announced > 0 || summary.errors.length > 0 || trigger === 'hook' || trigger === 'reannounce') {
+    if (summary.announced > 0 || summary.errors.length > 0 || trigger === 'hook' || trigger === 'reannounce' || trigger === 'start') {
       this.history.push(summary);
       if (this.history.length > HISTORY) this.history.shift();
       if (summary.triggerToLastFrameMs !== null) this.metrics.lastBurstSeconds.set(summary.triggerToLastFrameMs / 1000);

@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAction, type ActionResult } from './actions.js';
+import { makePlan, planInventory, probeGroups, type AddressPlan } from './addressing.js';
+import type { ModeName } from './modes.js';
+import { gapThresholdMs, outageOf } from './outage.js';
+import { monotonicMs, Prober, probeIntervalMs } from './prober.js';
+import type { ProberConfig } from './prober-process.js';
+import type { ModeRun } from './report.js';
+import { HookProcess, LabSidecar } from './sidecar.js';
+import { buildTopology, killPrimary, nsPath, type Topology } from './topology.js';
+
+/** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
+
+export interface LabOptions {
+  floatingIps: number;
+  networks: number;
+  ipv6: boolean;
+  deadtimeMs: number;
+  maxWaitMs: number;
+  /** null: 20 ms, longer when the destinations need more than the prober's rate budget. */
+  probeIntervalMs: number | null;
+  /**
+   * Steady probing between the router's first resolution of every address and t0. Short, so the
+   * router's entries are fresh (REACHABLE, as right after a resolution) when the primary dies.
+   */
+  settleMs: number;
+}
+
+export type Progress = (msg: string) => void;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+function proberConfig(topo: Topology, plan: AddressPlan, intervalMs: number): ProberConfig {
+  const groups: ProberConfig['groups'] = [];
+  for (const g of probeGroups(plan)) {
+    for (const family of [4, 6] as const) {
+      const addresses = g.addresses.filter((a) => (family === 6) === a.includes(':'));
+      if (addresses.length > 0) groups.push({ netnsPath: nsPath(topo.ns[g.role]!), from: g.role, family, addresses });
+    }
+  }
+  return { intervalMs, gapThresholdMs: gapThresholdMs(intervalMs), groups };
+}
+
+/** Processes that must not outlive the lab, even when it is killed (signals, process.exit). */
+const live = new Set<{ kill(): void }>();
+let exitHookInstalled = false;
+function track<T extends { kill(): void }>(p: T): T {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const l of live) l.kill();
+    });
+  }
+  live.add(p);
+  return p;
+}
+
+export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, progress: Progress): Promise<ModeRun> {
+  const plan = makePlan(opts.floatingIps, opts.networks, opts.ipv6);
+  const total = probeGroups(plan).reduce((n, g) => n + g.addresses.length, 0);
+  const intervalMs = opts.probeIntervalMs ?? probeIntervalMs(total);
+  const buildStart = monotonicMs();
+  const topo = await buildTopology(prefix, plan);
+  progress(`${mode}: topology ${prefix}* up (${Object.keys(topo.ns).length} namespaces) in ${((monotonicMs() - buildStart) / 1000).toFixed(1)} s`);
+  let dir: string | null = null;
+  let sidecar: LabSidecar | null = null;
+  let hook: HookProcess | null = null;
+  let prober: Prober | null = null;
+  try {
+    if (mode === 'nova-garp') {
+      dir = await mkdtemp(join(tmpdir(), 'nova-garp-lab-'));
+      sidecar = await LabSidecar.start(topo.ns.standby!, dir, planInventory(plan, new Date()));
+      track({ kill: () => sidecar!.child.kill('SIGKILL') });
+      hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
+      track({ kill: () => void hook!.stop() });
+      progress(`${mode}: nova-garp serve ready in the standby, hook process waiting`);
+    }
+
+    prober = track(await Prober.start(proberConfig(topo, plan, intervalMs)));
+    const p = prober;
+    // The router resolves every address now, for the first time: its entries start REACHABLE.
+    if (!(await p.until((s) => s.up === s.total, 15_000))) {
+      throw new Error(`only ${p.latest?.up ?? 0} of ${total} addresses answered before the failover; the topology is broken`);
+    }
+    p.command('steady');
+    progress(`${mode}: probing ${total} addresses every ${intervalMs} ms (${Math.round((total * 1000) / intervalMs)}/s); all answer`);
+    await sleep(opts.settleMs);
+
+    p.command('freeze');
+    await killPrimary(topo);
+    const t0 = monotonicMs();
+    p.command(`t0 ${t0}`);
+    progress(`${mode}: t0: primary down; deadtime ${opts.deadtimeMs / 1000} s`);
+
+    const abort = new AbortController();
+    const capTimer = setTimeout(() => abort.abort(), Math.max(0, t0 + opts.maxWaitMs - monotonicMs()));
+    const action: ActionResult = { boundAt: null, announcedAt: null, notes: [] };
+    let cutShort = false;
+    let actionError: Error | null = null;
+    const actionDone = sleep(t0 + opts.deadtimeMs - monotonicMs())
+      .then(() => runAction(mode, { topo, signal: abort.signal, hook }, action))
+      .then(() => {
+        const at = action.announcedAt ?? action.boundAt;
+        if (at !== null) progress(`${mode}: standby done at t0+${((at - t0) / 1000).toFixed(3)} s`);
+      })
+      .catch((err: Error) => {
+        if (err.name === 'AbortError') cutShort = true;
+        else actionError = err;
+      });
+
+    let lastReport = 0;
+    const allBack = await p.until(
+      (s) => s.back === s.total,
+      t0 + opts.maxWaitMs - monotonicMs(),
+      (s) => {
+        if (s.t - lastReport >= 5000) {
+          lastReport = s.t;
+          progress(`${mode}: t0+${((s.t - t0) / 1000).toFixed(0)} s: ${s.back}/${s.total} addresses answer again`);
+        }
+      },
+    );
+    if (!allBack) abort.abort();
+    await actionDone;
+    clearTimeout(capTimer);
+    if (actionError !== null) throw actionError;
+    const result = await p.stop();
+    prober = null;
+    live.delete(p);
+    const outages = result.records.map((r) => outageOf(r, t0, result.stoppedAt, gapThresholdMs(intervalMs)));
+    const back = outages.filter((o) => !o.capped).length;
+    progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}`);
+
+    if (sidecar !== null) {
+      // The sidecar's later rounds (+1.1 s, +3 s) are part of its account; its first is what counts.
+      await sidecar.waitBursts(1, 4000);
+      for (const b of sidecar.bursts) action.notes.push(`sidecar burst: ${burstText(b)}`);
+      for (const e of sidecar.errors) action.notes.push(`sidecar error: ${e}`);
+    }
+    const steadySent = Math.max(1, result.steadySent);
+    return {
+      mode,
+      deadtimeMs: opts.deadtimeMs,
+      probeIntervalMs: intervalMs,
+      maxWaitMs: opts.maxWaitMs,
+      t0,
+      outages,
+      boundAtMs: action.boundAt === null ? null : action.boundAt - t0,
+      announcedAtMs: action.announcedAt === null ? null : action.announcedAt - t0,
+      cutShort,
+      prober: {
+        maxLateMs: result.maxLateMs,
+        preLossPct: (100 * Math.max(0, result.steadySent - result.steadyReceived)) / steadySent,
+        rate: (total * 1000) / intervalMs,
+      },
+      notes: action.notes,
+    };
+  } finally {
+    prober?.kill();
+    await hook?.stop().catch(() => undefined);
+    await sidecar?.stop().catch(() => undefined);
+    await topo.group.cleanup();
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The sidecar's burst line in a few words: whatever figures it logged, without pino's envelope. */
+function burstText(b: Record<string, unknown>): string {
+  const skip = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name']);
+  return Object.entries(b)
+    .filter(([k]) => !skip.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+}

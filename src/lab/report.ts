@@ -1,0 +1,153 @@
+import type { Outage } from './outage.js';
+import { MODE_INFO, type ModeName } from './modes.js';
+import { figures, mapFigures, round3, type Figures } from './statistics.js';
+
+/** A mode's measured result, its summary, the `--json` document and the text table. Pure. */
+
+export interface ProberHealth {
+  /** Worst delay of a probe behind its schedule (ms): the prober kept up if this stays small. */
+  maxLateMs: number;
+  /** Replies missing during the steady state before t0 (percent of probes sent then). */
+  preLossPct: number;
+  /** Echo requests per second the prober put on the wire. */
+  rate: number;
+}
+
+export interface ModeRun {
+  mode: ModeName;
+  deadtimeMs: number;
+  probeIntervalMs: number;
+  maxWaitMs: number;
+  /** Monotonic ms at which the primary's links were down. */
+  t0: number;
+  outages: Outage[];
+  /** t0 → all addresses bound on the standby (the end of the `ip -batch` or of the serial loop). */
+  boundAtMs: number | null;
+  /** t0 → the mode's announcing step finished (hook answered, last arping exited). */
+  announcedAtMs: number | null;
+  /** The run stopped at --max-wait before every address was bound or announced. */
+  cutShort: boolean;
+  prober: ProberHealth;
+  /** Free-form facts worth printing under the table (e.g. the sidecar's burst figures). */
+  notes: string[];
+}
+
+export interface ModeSummary {
+  mode: ModeName;
+  deadtimeS: number;
+  addresses: number;
+  probeIntervalMs: number;
+  capped: boolean;
+  disconnectionS: Figures;
+  overheadS: Figures;
+}
+
+export function summarize(run: ModeRun): ModeSummary {
+  const disconnection = figures(run.outages.map((o) => o.disconnectionMs / 1000));
+  const deadtimeS = run.deadtimeMs / 1000;
+  return {
+    mode: run.mode,
+    deadtimeS: round3(deadtimeS),
+    addresses: run.outages.length,
+    probeIntervalMs: run.probeIntervalMs,
+    capped: run.cutShort || run.outages.some((o) => o.capped),
+    disconnectionS: mapFigures(disconnection, round3),
+    overheadS: mapFigures(disconnection, (x) => round3(x - deadtimeS)),
+  };
+}
+
+/** The `--json` document, exactly as documented (no extra keys: scripts compare it). */
+export function labJson(summaries: ModeSummary[]): { modes: ModeSummary[] } {
+  return {
+    modes: summaries.map((s) => ({
+      mode: s.mode,
+      deadtimeS: s.deadtimeS,
+      addresses: s.addresses,
+      probeIntervalMs: s.probeIntervalMs,
+      capped: s.capped,
+      disconnectionS: { median: s.disconnectionS.median, p95: s.disconnectionS.p95, max: s.disconnectionS.max },
+      overheadS: { median: s.overheadS.median, p95: s.overheadS.p95, max: s.overheadS.max },
+    })),
+  };
+}
+
+export function fmtSeconds(x: number): string {
+  if (!Number.isFinite(x)) return '-';
+  return Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3);
+}
+
+function triple(f: Figures, capped: boolean): string {
+  // A capped mode's figures are lower bounds: some addresses were still dark when the run stopped.
+  const mark = capped ? '>=' : '';
+  return `${fmtSeconds(f.median)} / ${fmtSeconds(f.p95)} / ${mark}${fmtSeconds(f.max)}`;
+}
+
+export function textTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+export interface TableContext {
+  floatingIps: number;
+  networks: number;
+  ipv6: boolean;
+  maxWaitMs: number;
+}
+
+/**
+ * Laid out like the original experiment's table (deadtime, then the disconnection time seen by
+ * ping), with the overhead over the deadtime next to it and the original figure alongside.
+ */
+export function renderReport(runs: ModeRun[], ctx: TableContext): string {
+  const summaries = runs.map(summarize);
+  const header = [
+    'mode',
+    'deadtime s',
+    'addresses',
+    'probe ms',
+    'disconnection s (median / p95 / max)',
+    'overhead s (median / p95 / max)',
+    'original (deadtime 2-4 s)',
+  ];
+  const rows = summaries.map((s) => [
+    s.capped ? `${s.mode} (capped)` : s.mode,
+    fmtSeconds(s.deadtimeS),
+    String(s.addresses),
+    String(s.probeIntervalMs),
+    triple(s.disconnectionS, s.capped),
+    triple(s.overheadS, s.capped),
+    MODE_INFO[s.mode].original,
+  ]);
+  const v6 = ctx.ipv6 ? ' + IPv6 gateways' : '';
+  const lines = [
+    `nova-network failover lab: routing source IP + ${ctx.floatingIps} floating IPs (laptop -> router -> floating IP), ` +
+      `${ctx.networks} VLAN gateway(s)${v6} (instance -> gateway)`,
+    '',
+    textTable([header, ...rows]),
+    '',
+    'disconnection: last echo reply before the primary died (t0) to the first reply after, per address;',
+    'overhead: disconnection minus the deadtime. Resolution: +- one probe interval at each end.',
+  ];
+  if (summaries.some((s) => s.capped)) {
+    lines.push(`(capped): the run stopped at --max-wait ${fmtSeconds(ctx.maxWaitMs / 1000)} s with addresses still dark; '>=' marks lower bounds.`);
+  }
+  lines.push('');
+  for (const r of runs) {
+    const dark = r.outages.filter((o) => o.capped).length;
+    const facts = [
+      `${MODE_INFO[r.mode].announces}`,
+      r.boundAtMs === null ? 'not all bound' : `all bound at t0+${fmtSeconds(r.boundAtMs / 1000)} s`,
+      r.announcedAtMs === null ? null : `announcing done at t0+${fmtSeconds(r.announcedAtMs / 1000)} s`,
+      dark > 0 ? `${dark} address(es) still dark at the cap` : null,
+      `prober ${Math.round(r.prober.rate)} probes/s, worst lateness ${r.prober.maxLateMs.toFixed(1)} ms, loss before t0 ${r.prober.preLossPct.toFixed(2)} %`,
+      ...r.notes,
+    ].filter((x): x is string => x !== null);
+    lines.push(`${r.mode}: ${facts.join('; ')}`);
+  }
+  return lines.join('\n') + '\n';
+}

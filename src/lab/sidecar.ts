@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSnapshot } from '../state/snapshot.js';
+import type { Inventory } from '../inventory/target.js';
+import { NOVA_HOST, PUBLIC_IF, ROUTING_SOURCE_IP } from './addressing.js';
+
+/**
+ * The real pieces of the nova-garp mode: `nova-garp serve` running in the standby namespace (as
+ * a sidecar runs next to nova-network, started before the failover) and a real Python process
+ * that has imported patches/nova_garp_hook.py, as nova-network has, and calls notify_started()
+ * when told to (the end of init_host).
+ */
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(REPO_ROOT, 'bin', 'nova-garp');
+
+/** nova.conf for the standby: no database, so the sidecar announces from the snapshot. */
+export function labNovaConf(): string {
+  return ['[DEFAULT]', `host = ${NOVA_HOST}`, `public_interface = ${PUBLIC_IF}`, `routing_source_ip = ${ROUTING_SOURCE_IP}`, ''].join('\n');
+}
+
+function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export class LabSidecar {
+  /** Parsed pino lines with msg "burst": the sidecar's own account of what it sent. */
+  readonly bursts: Array<Record<string, unknown>> = [];
+  readonly errors: string[] = [];
+  private tail: string[] = [];
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly socketPath: string,
+  ) {}
+
+  static async start(standbyNs: string, dir: string, inventory: Inventory): Promise<LabSidecar> {
+    const stateDir = join(dir, 'state');
+    const socketPath = join(dir, 'control.sock');
+    const conf = join(dir, 'nova.conf');
+    await writeSnapshot(stateDir, inventory);
+    await writeFile(conf, labNovaConf());
+    const argv = [
+      'ip', 'netns', 'exec', standbyNs, process.execPath, BIN, 'serve',
+      '--nova-config', conf,
+      '--host', NOVA_HOST,
+      '--control-socket', socketPath,
+      '--state-dir', stateDir,
+      '--metrics-listen', 'off',
+      '--public-interface', PUBLIC_IF,
+      '--log-level', 'info',
+      // No broker in the lab: the startup path must not need one anyway.
+      '--no-amqp',
+    ]; // prettier-ignore
+    // The lab's sidecar reads only what the lab gives it, whatever the caller's NOVA_GARP_* say.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVA_GARP_')));
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const s = new LabSidecar(child, socketPath);
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nova-garp serve did not log "ready" within 20 s:\n${s.tail.join('\n')}`)), 20_000);
+      lineReader(child.stderr!, (line) => {
+        s.tail = [...s.tail.slice(-30), line];
+        let msg: Record<string, unknown> | null = null;
+        try {
+          msg = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        if (msg.msg === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        } else if (msg.msg === 'burst') s.bursts.push(msg);
+        else if (typeof msg.level === 'number' && msg.level >= 50) s.errors.push(String(msg.msg));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`nova-garp serve exited (${code ?? signal}) before it was ready:\n${s.tail.join('\n')}`));
+      });
+    });
+    try {
+      await ready;
+    } catch (err) {
+      await stopChild(child, 2000);
+      throw err;
+    }
+    return s;
+  }
+
+  /** Resolves once the sidecar logged `count` bursts, or after `timeoutMs`. */
+  async waitBursts(count: number, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.bursts.length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  stop(): Promise<void> {
+    return stopChild(this.child, 5000);
+  }
+}
+
+const HOOK_SCRIPT = (patches: string, socketPath: string): string => `
+import sys
+sys.path.insert(0, ${JSON.stringify(patches)})
+import nova_garp_hook as h
+
+class VlanManager(object):
+    host = ${JSON.stringify(NOVA_HOST)}
+
+sys.stdout.write('ready\\n')
+sys.stdout.flush()
+sys.stdin.readline()
+ok = h.notify_started(VlanManager(), socket_path=${JSON.stringify(socketPath)}, timeout=2.0)
+sys.stdout.write('ok\\n' if ok else 'fail\\n')
+sys.stdout.flush()
+`;
+
+/** nova-network's side: a Python process with the hook imported, waiting for the end of init_host. */
+export class HookProcess {
+  private out = '';
+  stderr = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  static async start(standbyNs: string, socketPath: string): Promise<HookProcess> {
+    const script = HOOK_SCRIPT(join(REPO_ROOT, 'patches'), socketPath);
+    const child = spawn('ip', ['netns', 'exec', standbyNs, 'python3', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h = new HookProcess(child);
+    await h.waitFor('ready', 20_000);
+    return h;
+  }
+
+  private waitFor(word: string, timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = /(ready|ok|fail)\n/.exec(this.out);
+        if (m === null) return false;
+        this.out = this.out.slice(m.index + m[0].length);
+        if (word === 'ready' && m[1] !== 'ready') reject(new Error(`hook process said ${m[1]}`));
+        else resolve(m[1]!);
+        return true;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`hook process did not say ${word} within ${timeoutMs} ms: ${this.stderr.trim()}`));
+      }, timeoutMs);
+      const onData = (): void => {
+        if (check()) cleanup();
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(new Error(`hook process exited: ${this.stderr.trim()}`));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', onData);
+        this.child.off('exit', onExit);
+      };
+      this.child.stdout!.on('data', onData);
+      this.child.once('exit', onExit);
+    });
+  }
+
+  /** Calls notify_started(); true when the sidecar accepted the event. */
+  async notify(): Promise<boolean> {
+    this.child.stdin!.write('\n');
+    return (await this.waitFor('ok|fail', 10_000)) === 'ok';
+  }
+
+  stop(): Promise<void> {
+    return stopChild(this.child, 2000);
+  }
+}

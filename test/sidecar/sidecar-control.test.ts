@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { request } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { missingRoot, requirement } from '../helpers/requirements.js';
+import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import { Capture } from '../../src/capture/tcpdump.js';
+import { parseArpFrame } from '../../src/frames/arp-frame.js';
+import { controlRequest } from '../../src/sidecar/control-client.js';
+import { writeSnapshot } from '../../src/state/snapshot.js';
+import { MAX_BODY_BYTES } from '../../src/sidecar/control-server.js';
+
+const enabled = requirement('sidecar control-socket tests', missingRoot());
+const HOST = 'nethost1';
+const HOOK_DIR = fileURLToPath(new URL('../../patches', import.meta.url));
+
+/** The real nova hook module, called from a real Python process, as nova-network's init_host does. */
+async function callHook(socket: string, host = HOST): Promise<string> {
+  const code = [
+    'import sys, logging',
+    'logging.basicConfig(level=logging.WARNING)',
+    `sys.path.insert(0, ${JSON.stringify(HOOK_DIR)})`,
+    'import nova_garp_hook',
+    'class VlanManager(object):',
+    `    host = ${JSON.stringify(host)}`,
+    `print(nova_garp_hook.notify_started(VlanManager(), socket_path=${JSON.stringify(socket)}, timeout=2.0))`,
+  ].join('\n');
+  const { stdout } = await promisify(execFile)('python3', ['-c', code], { timeout: 10_000 });
+  return stdout.trim();
+}
+
+function rawPost(socket: string, path: string, body: Buffer | string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    // The server refuses an oversized body before reading it and closes: the answer arrives while
+    // this side is still writing, so EPIPE after the response is expected.
+    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.end(body);
+  });
+}
+
+describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallback', () => {
+  let lab: SidecarLab;
+  let serve: ServeProcess;
+  let blackhole: Server;
+  const held: import('node:net').Socket[] = [];
+
+  beforeAll(async () => {
+    lab = await createSidecarLab();
+    // A "database" that accepts connections and never answers: the failing-over MySQL case.
+    blackhole = createServer((s) => held.push(s));
+    await new Promise<void>((resolve) => blackhole.listen(0, lab.mgmtIp, () => resolve()));
+    const port = (blackhole.address() as { port: number }).port;
+    await writeSnapshot(lab.stateDir, {
+      host: HOST,
+      source: 'db',
+      schema: 'newton',
+      readAt: new Date(Date.now() - 60_000).toISOString(),
+      targets: [
+        { kind: 'floating', address: '10.77.0.80', interface: lab.pair.senderIf },
+        { kind: 'floating', address: '10.77.0.81', interface: lab.pair.senderIf },
+        { kind: 'gateway', address: '10.77.0.82', interface: lab.pair.senderIf },
+      ],
+      skipped: [],
+    });
+    // Bound before the sidecar starts, as after a takeover that happened while it was down.
+    for (const a of ['10.77.0.80', '10.77.0.82']) await lab.pair.group.ip(lab.pair.sender, 'addr', 'add', `${a}/32`, 'dev', lab.pair.senderIf);
+    serve = await lab.startServe(
+      ['--no-amqp', '--db-timeout-ms', '400', '--announce-on-start', 'no'],
+      `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n[database]\nconnection = mysql+pymysql://nova:secret@${lab.mgmtIp}:${port}/nova?charset=utf8\n`,
+    );
+    await serve.waitForLog((l) => l.msg === 'ready');
+  });
+
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    blackhole?.close();
+    await lab?.cleanup();
+  });
+
+  it('answers the real Python hook at once and announces every bound target from the snapshot while the database hangs', async () => {
+    const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
+    const t0 = Date.now();
+    expect(await callHook(lab.socket)).toBe('True');
+    const hookMs = Date.now() - t0;
+    const burst = await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'hook');
+    console.log(serve.logs.map((l) => JSON.stringify(l)).join('\n'));
+    await serve.waitForLog((l) => /database unavailable/.test(String(l.msg)));
+    await new Promise((r) => setTimeout(r, 300));
+    const { frames } = await cap.stop();
+    const senders = frames.map((f) => parseArpFrame(f.data)?.senderIp);
+    expect(senders.filter((a) => a === '10.77.0.80')).toHaveLength(2);
+    expect(senders.filter((a) => a === '10.77.0.82')).toHaveLength(2);
+    expect(senders).not.toContain('10.77.0.81'); // in the snapshot, but not bound here
+    // .80, .82 and the routing source IP (10.77.0.1, from nova.conf) are bound; .81 is not.
+    expect(burst).toMatchObject({ targets: 4, announced: 3, notBound: 1 });
+    expect(burst.triggerToLastFrameMs as number).toBeLessThan(100);
+    expect(hookMs).toBeLessThan(2000); // python start-up included; the 202 itself is immediate
+    const status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as { database: { ok: boolean; detail: string }; inventory: { why: string } };
+    expect(status.database.ok).toBe(false);
+    expect(status.database.detail).toMatch(/400 ms|timed out|timeout/i);
+    expect(status.inventory.why).toMatch(/snapshot/);
+  });
+
+  it('announces a target the moment it is bound (address event), before any hook', async () => {
+    const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
+    await lab.pair.group.ip(lab.pair.sender, 'addr', 'add', '10.77.0.81/32', 'dev', lab.pair.senderIf);
+    const burst = await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'address');
+    await new Promise((r) => setTimeout(r, 200));
+    const { frames } = await cap.stop();
+    expect(frames.map((f) => parseArpFrame(f.data)?.senderIp).filter((a) => a === '10.77.0.81')).toHaveLength(2);
+    expect(burst.announced).toBe(1);
+  });
+
+  it('reannounces on request, refusing what is not a bound inventory target', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await runCli(null, ['reannounce', '--control-socket', lab.socket, '-a', '10.77.0.80', '-a', '10.77.0.99', '--json']);
+    expect(r.code).toBe(3);
+    const out = JSON.parse(r.stdout);
+    expect(out.accepted).toEqual(['10.77.0.80']);
+    expect(out.refused).toEqual([{ address: '10.77.0.99', reason: `not a target of host ${HOST}` }]);
+    const byKind = await runCli(null, ['reannounce', '--control-socket', lab.socket, '--kind', 'gateway', '--json']);
+    expect(byKind.code).toBe(0);
+    expect(JSON.parse(byKind.stdout).accepted).toEqual(['10.77.0.82']);
+  });
+
+  it('rejects malformed, wrong and oversized requests with 4xx and a reason, and keeps serving', async () => {
+    const cases: Array<[string, Buffer | string, number, RegExp]> = [
+      ['/v1/events', '{not json', 400, /not JSON/],
+      ['/v1/events', '[]', 400, /JSON object/],
+      ['/v1/events', JSON.stringify({ event: 'reboot', host: HOST }), 400, /unknown event/],
+      ['/v1/events', JSON.stringify({ event: 'nova-network-started' }), 400, /host/],
+      ['/v1/events', JSON.stringify({ event: 'nova-network-started', host: 'otherhost' }), 409, /serves host 'nethost1'/],
+      ['/v1/announce', JSON.stringify({ addresses: 'x' }), 400, /list of strings/],
+      ['/v1/announce', JSON.stringify({ kinds: ['bogus'] }), 400, /kinds/],
+      ['/v1/announce', JSON.stringify({ extra: 1 }), 400, /unknown field/],
+      ['/v1/announce', Buffer.alloc(MAX_BODY_BYTES + 10, 0x20), 413, /over/],
+      ['/v1/nothing', '{}', 404, /no route/],
+    ];
+    for (const [path, body, status, reason] of cases) {
+      const r = await rawPost(lab.socket, path, body);
+      expect(r.status, `${path} ${String(body).slice(0, 40)}`).toBe(status);
+      expect(JSON.parse(r.body).error).toMatch(reason);
+    }
+    const get = await controlRequest(lab.socket, 'GET', '/v1/events');
+    expect(get.status).toBe(405);
+    expect((await controlRequest(lab.socket, 'GET', '/healthz')).status).toBe(200);
+    const status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as { rejected: { control: number } };
+    expect(status.rejected.control).toBe(cases.length + 1);
+    // The hook's answer for a host mismatch is a warning in nova's log, never an exception.
+    expect(await callHook(lab.socket, 'otherhost')).toBe('False');
+    expect(serve.child.exitCode).toBeNull();
+  });
+
+  it('stops cleanly on SIGTERM and removes its socket', async () => {
+    expect(await serve.stop()).toBe(0);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(lab.socket)).toBe(false);
+  });
+});
