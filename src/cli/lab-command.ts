@@ -9,6 +9,7 @@ import { MODES, parseModes } from '../lab/modes.js';
 import { runMode, type LabOptions } from '../lab/failover.js';
 import { labJson, renderReport, summarize, type ModeRun } from '../lab/report.js';
 import { renderPlot } from '../lab/plot.js';
+import { LINUX_DEFAULT_GC_THRESH3, NeighbourLimit } from '../lab/neighbour-limit.js';
 
 const HELP = `Usage: nova-garp lab [options]
 
@@ -108,11 +109,21 @@ export const labCommand: Command = {
 
     const prefix = `nglab-${uniqueTag()}-`;
     progress(`namespace prefix ${prefix}; modes ${modes.join(', ')}; ${opts.floatingIps} floating IPs, ${opts.networks} networks`);
+    if (opts.floatingIps + 8 > LINUX_DEFAULT_GC_THRESH3) {
+      progress(`note: a Linux router with default settings holds at most ${LINUX_DEFAULT_GC_THRESH3} neighbours; this run lets it hold more`);
+    }
+    const limit = NeighbourLimit.raise(opts.floatingIps, opts.networks);
+    const raised = limit.describe();
+    if (raised !== null) progress(raised);
     const runs: ModeRun[] = [];
-    for (const [i, mode] of modes.entries()) {
-      runs.push(await runMode(mode, opts, `${prefix}${i}-`, progress));
-      const s = summarize(runs[runs.length - 1]!);
-      progress(`${mode}: disconnection median ${s.disconnectionS.median} s, max ${s.disconnectionS.max} s${s.capped ? ' (capped)' : ''}`);
+    try {
+      for (const [i, mode] of modes.entries()) {
+        runs.push(await runMode(mode, opts, `${prefix}${i}-`, progress));
+        const s = summarize(runs[runs.length - 1]!);
+        progress(`${mode}: disconnection median ${s.disconnectionS.median} s, max ${s.disconnectionS.max} s${s.capped ? ' (capped)' : ''}`);
+      }
+    } finally {
+      limit.restore();
     }
 
     if (values.plot !== undefined) {

@@ -1,4 +1,5 @@
 import type { Inventory, Target } from '../inventory/target.js';
+import { canonicalIp } from '../net/ip-address.js';
 
 /**
  * The lab's address plan: which address lives where, on both network hosts. Pure, so the plan a
@@ -48,6 +49,9 @@ export function floatingIp(k: number): string {
   return `172.20.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
 }
 
+// The snapshot (and the sidecar) only take canonical text: fd00:1:0::1 is fd00:1::1.
+const v6 = (text: string): string => canonicalIp(text)!;
+
 export function makePlan(floatingIps: number, networks: number, ipv6: boolean): AddressPlan {
   if (!Number.isInteger(floatingIps) || floatingIps < 0 || floatingIps > MAX_FLOATING_IPS) {
     throw new RangeError(`floating IPs must be 0..${MAX_FLOATING_IPS}`);
@@ -63,9 +67,9 @@ export function makePlan(floatingIps: number, networks: number, ipv6: boolean): 
       vlanIf: `vlan${100 + n}`,
       gateway: `10.1.${n}.1`,
       gatewayPrefix: 24,
-      gatewayV6: ipv6 ? `fd00:1:${n.toString(16)}::1` : null,
+      gatewayV6: ipv6 ? v6(`fd00:1:${n.toString(16)}::1`) : null,
       instanceIp: `10.1.${n}.2`,
-      instanceIpV6: ipv6 ? `fd00:1:${n.toString(16)}::2` : null,
+      instanceIpV6: ipv6 ? v6(`fd00:1:${n.toString(16)}::2`) : null,
     })),
     ipv6,
   };

@@ -165,8 +165,12 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   }
 }
 
-/** The sidecar's burst line in a few words: whatever figures it logged, without pino's envelope. */
-function burstText(b: Record<string, unknown>): string {
+/** The sidecar's burst line in a few words (the fields it logs, when they are there). */
+export function burstText(b: Record<string, unknown>): string {
+  const n = (k: string): string => (typeof b[k] === 'number' ? String(Math.round((b[k] as number) * 10) / 10) : '-');
+  if ('trigger' in b && 'frames' in b) {
+    return `${String(b.trigger)}: ${n('announced')}/${n('targets')} announced (${n('coalesced')} coalesced, ${n('notBound')} not bound), ${n('frames')} frames, last frame ${n('triggerToLastFrameMs')} ms after the trigger`;
+  }
   const skip = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name']);
   return Object.entries(b)
     .filter(([k]) => !skip.has(k))

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { labJson, renderReport, summarize, textTable, type ModeRun } from '../../src/lab/report.js';
+import { renderPlot, tickStep } from '../../src/lab/plot.js';
+import type { Outage } from '../../src/lab/outage.js';
+import { burstText } from '../../src/lab/failover.js';
+
+const T0 = 10_000;
+const outage = (address: string, ms: number, capped = false): Outage => ({
+  address,
+  from: 'laptop',
+  disconnectionMs: ms,
+  capped,
+  lastBefore: T0 - 5,
+  firstAfter: capped ? null : T0 - 5 + ms,
+});
+
+const run = (mode: ModeRun['mode'], outages: Outage[], over: Partial<ModeRun> = {}): ModeRun => ({
+  mode,
+  deadtimeMs: 2000,
+  probeIntervalMs: 20,
+  maxWaitMs: 75_000,
+  t0: T0,
+  outages,
+  boundAtMs: 2010,
+  announcedAtMs: null,
+  cutShort: false,
+  prober: { maxLateMs: 2.5, preLossPct: 0, rate: 400 },
+  notes: [],
+  ...over,
+});
+
+describe('lab result shaping', () => {
+  it('summarizes disconnection and overhead over the deadtime in seconds', () => {
+    const s = summarize(run('nova-garp', [outage('a', 2040), outage('b', 2060), outage('c', 2020)]));
+    expect(s).toEqual({
+      mode: 'nova-garp',
+      deadtimeS: 2,
+      addresses: 3,
+      probeIntervalMs: 20,
+      capped: false,
+      disconnectionS: { median: 2.04, p95: 2.058, max: 2.06 },
+      overheadS: { median: 0.04, p95: 0.058, max: 0.06 },
+    });
+  });
+
+  it('marks a mode capped when an address never came back or the run was cut short', () => {
+    expect(summarize(run('nova-arping', [outage('a', 5000), outage('b', 75_000, true)])).capped).toBe(true);
+    expect(summarize(run('nova-arping', [outage('a', 5000)], { cutShort: true })).capped).toBe(true);
+  });
+
+  it('prints exactly the documented JSON keys', () => {
+    const doc = labJson([summarize(run('none', [outage('a', 31_000)]))]);
+    expect(Object.keys(doc)).toEqual(['modes']);
+    expect(Object.keys(doc.modes[0]!)).toEqual(['mode', 'deadtimeS', 'addresses', 'probeIntervalMs', 'capped', 'disconnectionS', 'overheadS']);
+    expect(Object.keys(doc.modes[0]!.disconnectionS)).toEqual(['median', 'p95', 'max']);
+    expect(Object.keys(doc.modes[0]!.overheadS)).toEqual(['median', 'p95', 'max']);
+  });
+
+  it('lays the table out with the original figures next to the measured ones, lower bounds marked', () => {
+    const text = renderReport([run('none', [outage('a', 31_000)]), run('nova-arping', [outage('a', 9000), outage('b', 75_000, true)])], {
+      floatingIps: 1,
+      networks: 0,
+      ipv6: false,
+      maxWaitMs: 75_000,
+    });
+    expect(text).toMatch(/none\s+2\.000\s+1\s+20\s+31\.0 \/ 31\.0 \/ 31\.0\s+29\.0 \/ 29\.0 \/ 29\.0\s+24–47 s/);
+    expect(text).toMatch(/nova-arping \(capped\).*>=75\.0/);
+    expect(text).toMatch(/--max-wait 75\.0 s/);
+    expect(text).toMatch(/1 address\(es\) still dark at the cap/);
+  });
+
+  it('aligns text columns', () => {
+    expect(textTable([['a', 'bb', 'c'], ['ccc', 'd', 'e']])).toBe('a    bb  c\n---  --  -\nccc   d  e');
+  });
+
+  it('condenses the sidecar burst log line', () => {
+    expect(burstText({ level: 30, msg: 'burst', trigger: 'hook', targets: 8, announced: 8, coalesced: 0, notBound: 0, frames: 16, triggerToLastFrameMs: 1.234 })).toBe(
+      'hook: 8/8 announced (0 coalesced, 0 not bound), 16 frames, last frame 1.2 ms after the trigger',
+    );
+    expect(burstText({ level: 30, msg: 'burst', x: 1 })).toBe('x=1');
+  });
+});
+
+describe('lab plot', () => {
+  it('draws one bar per address per mode, dark ones apart, as standalone SVG', () => {
+    const svg = renderPlot([run('none', [outage('a', 31_000), outage('b', 40_000, true)]), run('nova-garp', [outage('a', 2040)])], 'title <&>');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('title &lt;&amp;&gt;');
+    expect(svg).not.toMatch(/<script|href=/);
+    expect(svg.match(/stroke="#2b6cb0"/g)).toHaveLength(2);
+    expect(svg.match(/stroke="#c53030"/g)).toHaveLength(1);
+    expect((svg.match(/M[\d.]+ [\d.]+H[\d.]+/g) ?? []).length).toBe(3);
+  });
+
+  it('picks round tick steps', () => {
+    expect(tickStep(50)).toBe(10);
+    expect(tickStep(2.2)).toBe(0.5);
+    expect(tickStep(75)).toBe(10);
+  });
+});
