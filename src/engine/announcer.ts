@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { parseIp } from '../net/ip-address.js';
 import { parseMac } from '../frames/mac.js';
-import { readInterfaces, type LinkInfo } from '../link/interfaces.js';
-import { buildFrames } from './frame-factory.js';
-import { InterfaceSender } from './interface-sender.js';
-import { roundFrames, type PlannedAddress, type ScheduleOptions, type FrameKind } from './schedule.js';
+import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
+import { buildFrames, type FrameContext } from './frame-factory.js';
+import { InterfaceSender, type SendReport } from './interface-sender.js';
+import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
 
 export interface AnnounceJob {
   ifname: string;
@@ -58,13 +58,50 @@ export interface Announcement {
 /** Reads one link's state; round 0 may be served from a cache, later rounds should re-read. */
 export type LinkReader = (ifname: string, round: number) => Promise<LinkInfo | undefined>;
 
+/**
+ * Frames are built and handed to the kernel a slice at a time, so the first frame leaves after
+ * building one slice, not the whole burst, and building overlaps with the kernel's work.
+ */
+const PIPELINE_SLICE = 1024;
+
+async function sendPipelined(sender: InterfaceSender, planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal: AbortSignal): Promise<SendReport> {
+  const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+  for (let i = 0; i < planned.length; i += PIPELINE_SLICE) {
+    const r = await sender.send(buildFrames(planned.slice(i, i + PIPELINE_SLICE), bytesOf, ctx), signal);
+    if (Number.isNaN(total.firstSentAt)) total.firstSentAt = r.firstSentAt;
+    if (r.sent > 0) total.lastSentAt = r.lastSentAt;
+    total.sent += r.sent;
+    total.retries += r.retries;
+    if (r.error !== null || r.sent < Math.min(PIPELINE_SLICE, planned.length - i)) {
+      total.error = r.error ?? 'short send';
+      break;
+    }
+  }
+  return total;
+}
+
+/**
+ * Address → entry of one link, cached per addresses array. Readers never mutate that array (the
+ * watcher replaces it on every change), so a cached index is never stale.
+ */
+const indexCache = new WeakMap<readonly LinkAddress[], Map<string, LinkAddress>>();
+function addressIndex(link: LinkInfo | undefined): Map<string, LinkAddress> {
+  if (link === undefined) return new Map();
+  let idx = indexCache.get(link.addresses);
+  if (idx === undefined) {
+    idx = new Map(link.addresses.map((x) => [x.address, x]));
+    indexCache.set(link.addresses, idx);
+  }
+  return idx;
+}
+
 const readLinkFresh: LinkReader = async (ifname) => (await readInterfaces(ifname)).get(ifname);
 
 /** Why an address cannot be announced on this link right now, or null if it can. */
-export function unboundReason(link: LinkInfo | undefined, ifname: string, address: string): string | null {
+export function unboundReason(link: LinkInfo | undefined, ifname: string, address: string, index?: ReadonlyMap<string, LinkAddress>): string | null {
   if (link === undefined) return `interface ${ifname} does not exist`;
   if (!link.up) return `interface ${ifname} is down`;
-  const a = link.addresses.find((x) => x.address === address);
+  const a = index !== undefined ? index.get(address) : link.addresses.find((x) => x.address === address);
   if (a === undefined) return `not bound on ${ifname}`;
   if (a.tentative) return `tentative on ${ifname} (IPv6 duplicate address detection has not finished)`;
   return null;
@@ -163,8 +200,9 @@ export class Announcer {
         break;
       }
       const still: PlannedAddress[] = [];
+      const index = addressIndex(link);
       for (const a of active) {
-        const reason = withdrawn.get(a.address) ?? unboundReason(link, job.ifname, a.address);
+        const reason = withdrawn.get(a.address) ?? unboundReason(link, job.ifname, a.address, index);
         if (reason === null) still.push(a);
         else if (round === 0) result.skipped.push({ address: a.address, reason });
         else result.dropped.push({ address: a.address, reason, round: round + 1 });
@@ -180,10 +218,10 @@ export class Announcer {
         result.errors.push((err as Error).message);
         break;
       }
-      const frames = buildFrames(planned, bytesOf, { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router });
+      const ctx = { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router };
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
-      const report = await sender.send(frames, signal);
+      const report = await sendPipelined(sender, planned, bytesOf, ctx, signal);
       for (let i = 0; i < report.sent; i++) result.framesByKind[planned[i]!.kind]++;
       result.frames += report.sent;
       result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });

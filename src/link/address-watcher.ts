@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { readInterfaces, type LinkInfo } from './interfaces.js';
+import { readInterfaces, type LinkAddress, type LinkInfo } from './interfaces.js';
 import { parseMonitorLine } from './monitor-line.js';
 
 export interface BoundEvent {
@@ -17,6 +17,8 @@ export interface BoundEvent {
  */
 export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound: [BoundEvent]; error: [Error]; resync: [string] }> {
   private links = new Map<string, LinkInfo>();
+  /** Lazily built per addresses array; every change replaces the array, so no index goes stale. */
+  private usable = new WeakMap<readonly LinkAddress[], Set<string>>();
   private child: ChildProcess | null = null;
   private stopped = false;
   private resyncing: Promise<void> | null = null;
@@ -39,7 +41,14 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
 
   isBound(ifname: string, address: string): boolean {
     const l = this.links.get(ifname);
-    return l !== undefined && l.up && l.addresses.some((a) => a.address === address && !a.tentative);
+    if (l === undefined || !l.up) return false;
+    // An index per link: bursts ask this once per target, and hosts carry thousands of addresses.
+    let idx = this.usable.get(l.addresses);
+    if (idx === undefined) {
+      idx = new Set(l.addresses.filter((a) => !a.tentative).map((a) => a.address));
+      this.usable.set(l.addresses, idx);
+    }
+    return idx.has(address);
   }
 
   /** Full re-read; emits `bound`/`unbound` for every difference. Concurrent calls share one read. */
@@ -110,14 +119,13 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     }
     const i = link.addresses.findIndex((a) => a.address === ev.address);
     const was = i >= 0 && !link.addresses[i]!.tentative;
+    const others = link.addresses.filter((_, j) => j !== i);
     if (ev.deleted) {
-      if (i >= 0) link.addresses.splice(i, 1);
+      link.addresses = others;
       if (was) this.emit('unbound', { ifname: ev.ifname, address: ev.address });
       return;
     }
-    const entry = { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative };
-    if (i >= 0) link.addresses[i] = entry;
-    else link.addresses.push(entry);
+    link.addresses = [...others, { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative }];
     if (!was && !ev.tentative && link.up) this.emit('bound', { ifname: ev.ifname, address: ev.address });
   }
 
