@@ -91,7 +91,6 @@ describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallbac
     expect(await callHook(lab.socket)).toBe('True');
     const hookMs = Date.now() - t0;
     const burst = await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'hook');
-    console.log(serve.logs.map((l) => JSON.stringify(l)).join('\n'));
     await serve.waitForLog((l) => /database unavailable/.test(String(l.msg)));
     await new Promise((r) => setTimeout(r, 300));
     const { frames } = await cap.stop();
