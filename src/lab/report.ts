@@ -71,6 +71,19 @@ export function labJson(summaries: ModeSummary[]): { modes: ModeSummary[] } {
   };
 }
 
+/**
+ * Where a mode's overhead sits, in ms: before t0 (last reply to the links going down: the probe
+ * phase, up to one interval) and after the deadtime (bind, announce, wait for the next probe).
+ */
+export function overheadSplit(run: ModeRun): { beforeT0: Figures; afterDeadtime: Figures } | null {
+  const ok = run.outages.filter((o) => !o.capped && o.lastBefore !== null && o.firstAfter !== null);
+  if (ok.length === 0) return null;
+  return {
+    beforeT0: figures(ok.map((o) => run.t0 - o.lastBefore!)),
+    afterDeadtime: figures(ok.map((o) => o.firstAfter! - (run.t0 + run.deadtimeMs))),
+  };
+}
+
 export function fmtSeconds(x: number): string {
   if (!Number.isFinite(x)) return '-';
   return Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3);
@@ -139,11 +152,15 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
   lines.push('');
   for (const r of runs) {
     const dark = r.outages.filter((o) => o.capped).length;
+    const split = overheadSplit(r);
     const facts = [
       `${MODE_INFO[r.mode].announces}`,
       r.boundAtMs === null ? 'not all bound' : `all bound at t0+${fmtSeconds(r.boundAtMs / 1000)} s`,
       r.announcedAtMs === null ? null : `announcing done at t0+${fmtSeconds(r.announcedAtMs / 1000)} s`,
       dark > 0 ? `${dark} address(es) still dark at the cap` : null,
+      split === null
+        ? null
+        : `last reply ${split.beforeT0.median.toFixed(0)} ms before t0 (median), first reply t0+deadtime+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
       `prober ${Math.round(r.prober.rate)} probes/s, worst lateness ${r.prober.maxLateMs.toFixed(1)} ms, loss before t0 ${r.prober.preLossPct.toFixed(2)} %`,
       ...r.notes,
     ].filter((x): x is string => x !== null);

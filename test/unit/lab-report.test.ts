@@ -99,3 +99,12 @@ describe('lab plot', () => {
     expect(tickStep(75)).toBe(10);
   });
 });
+
+describe('overhead split', () => {
+  it('separates the probe phase before t0 from what happens after the deadtime', async () => {
+    const { overheadSplit } = await import('../../src/lab/report.js');
+    const split = overheadSplit(run('nova-garp', [outage('a', 2040), outage('b', 2060), outage('c', 9000, true)]));
+    expect(split?.beforeT0).toEqual({ median: 5, p95: 5, max: 5 });
+    expect(split?.afterDeadtime).toEqual({ median: 45, p95: 54, max: 55 });
+  });
+});
