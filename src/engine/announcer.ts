@@ -3,9 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { parseIp } from '../net/ip-address.js';
 import { parseMac } from '../frames/mac.js';
 import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
-import { buildFrames, type FrameContext } from './frame-factory.js';
-import { InterfaceSender, type SendReport } from './interface-sender.js';
-import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
+import { InterfaceSender } from './interface-sender.js';
+import { roundFrames, type PlannedAddress, type ScheduleOptions, type FrameKind } from './schedule.js';
 
 export interface AnnounceJob {
   ifname: string;
@@ -57,28 +56,6 @@ export interface Announcement {
 
 /** Reads one link's state; round 0 may be served from a cache, later rounds should re-read. */
 export type LinkReader = (ifname: string, round: number) => Promise<LinkInfo | undefined>;
-
-/**
- * Frames are built and handed to the kernel a slice at a time, so the first frame leaves after
- * building one slice, not the whole burst, and building overlaps with the kernel's work.
- */
-const PIPELINE_SLICE = 1024;
-
-async function sendPipelined(sender: InterfaceSender, planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal: AbortSignal): Promise<SendReport> {
-  const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
-  for (let i = 0; i < planned.length; i += PIPELINE_SLICE) {
-    const r = await sender.send(buildFrames(planned.slice(i, i + PIPELINE_SLICE), bytesOf, ctx), signal);
-    if (Number.isNaN(total.firstSentAt)) total.firstSentAt = r.firstSentAt;
-    if (r.sent > 0) total.lastSentAt = r.lastSentAt;
-    total.sent += r.sent;
-    total.retries += r.retries;
-    if (r.error !== null || r.sent < Math.min(PIPELINE_SLICE, planned.length - i)) {
-      total.error = r.error ?? 'short send';
-      break;
-    }
-  }
-  return total;
-}
 
 /**
  * Address → entry of one link, cached per addresses array. Readers never mutate that array (the
@@ -221,7 +198,7 @@ export class Announcer {
       const ctx = { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router };
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
-      const report = await sendPipelined(sender, planned, bytesOf, ctx, signal);
+      const report = await sender.send(planned, bytesOf, ctx, signal);
       for (let i = 0; i < report.sent; i++) result.framesByKind[planned[i]!.kind]++;
       result.frames += report.sent;
       result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });

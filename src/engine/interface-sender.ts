@@ -2,10 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { FrameBatch, PacketSocket, SEND_CHUNK, errnoName, isTransient } from '../link/packet-socket.js';
 import { TokenBucket } from './token-bucket.js';
-import type { FrameRun } from './frame-factory.js';
+import { arpTemplates, writeFrames, type FrameContext } from './frame-factory.js';
+import type { PlannedFrame } from './schedule.js';
 
 /** How long a round keeps retrying a full queue (ENOBUFS/EAGAIN) before giving up on its rest. */
 const TRANSIENT_RETRY_BUDGET_MS = 2000;
+/**
+ * Frames are built and handed to the kernel a slice at a time, so the first frame leaves after
+ * building one slice, not the whole burst, and building overlaps with the kernel's work.
+ */
+export const SLICE = 1024;
 
 export interface SendReport {
   sent: number;
@@ -19,12 +25,15 @@ export interface SendReport {
 }
 
 /**
- * Owns the raw socket and the pacing bucket of one interface. Every announcement on that
- * interface goes through it, so concurrent bursts share one rate limit.
+ * Owns the raw socket, the native frame slots and the pacing bucket of one interface. Every
+ * announcement on that interface goes through it, one round at a time (the slots are shared), so
+ * concurrent bursts also share one rate limit.
  */
 export class InterfaceSender {
   private readonly socket: PacketSocket;
+  private readonly batch: FrameBatch;
   readonly bucket: TokenBucket | null;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly ifname: string,
@@ -32,61 +41,72 @@ export class InterfaceSender {
     maxPps: number | null,
   ) {
     this.socket = PacketSocket.open(ifindex, ifname);
+    this.batch = new FrameBatch(SLICE, ifindex);
     this.bucket = maxPps === null ? null : new TokenBucket(maxPps, 1, performance.now());
   }
 
-  async send(frames: FrameRun, signal?: AbortSignal): Promise<SendReport> {
-    const batch = new FrameBatch(frames.bytes, frames.lengths, this.ifindex);
-    try {
-      return await this.sendBatch(batch, signal);
-    } finally {
-      batch.free();
-    }
+  /** Builds and sends the planned frames in order; rounds on this interface run one after another. */
+  send(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
+    const run = this.queue.then(() => this.sendNow(planned, bytesOf, ctx, signal));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private async sendBatch(batch: FrameBatch, signal?: AbortSignal): Promise<SendReport> {
-    const report: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+  private async sendNow(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
+    const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+    const templates = arpTemplates(ctx);
+    for (let from = 0; from < planned.length && total.error === null; from += SLICE) {
+      const count = Math.min(SLICE, planned.length - from);
+      writeFrames(this.batch, planned, from, count, bytesOf, ctx, templates);
+      await this.sendSlots(count, total, signal);
+    }
+    return total;
+  }
+
+  private async sendSlots(count: number, report: SendReport, signal?: AbortSignal): Promise<void> {
+    let done = 0;
     let retryingSince: number | null = null;
-    while (report.sent < batch.count) {
+    while (done < count) {
       if (signal?.aborted) {
         report.error = 'cancelled';
-        break;
+        return;
       }
-      let want = Math.min(SEND_CHUNK, batch.count - report.sent);
+      let want = Math.min(SEND_CHUNK, count - done);
       if (this.bucket !== null) {
         const wait = this.bucket.waitMs(performance.now());
         if (wait > 0) await sleep(wait);
+        // Tokens taken for frames the kernel then refuses are not given back: pacing errs slow.
         want = this.bucket.take(performance.now(), want);
         if (want === 0) continue;
       }
-      const outcome = this.socket.send(batch, report.sent, want);
+      const outcome = this.socket.send(this.batch, done, want);
       if (outcome.sent > 0) {
         report.lastSentAt = performance.now();
         if (report.sent === 0) report.firstSentAt = report.lastSentAt;
         report.sent += outcome.sent;
+        done += outcome.sent;
         retryingSince = null;
-        // Tokens taken for frames the kernel did not accept are not given back: pacing errs slow.
-        if (report.sent < batch.count && this.bucket === null) await yieldToLoop();
+        if (done < count && this.bucket === null) await yieldToLoop();
         continue;
       }
       const errno = 'errno' in outcome ? outcome.errno : 0;
       if (!isTransient(errno)) {
         report.error = `sendmmsg on ${this.ifname}: ${errnoName(errno)}`;
-        break;
+        return;
       }
       retryingSince ??= performance.now();
       if (performance.now() - retryingSince > TRANSIENT_RETRY_BUDGET_MS) {
         report.error = `sendmmsg on ${this.ifname}: ${errnoName(errno)} for ${TRANSIENT_RETRY_BUDGET_MS} ms, gave up`;
-        break;
+        return;
       }
       report.retries++;
       await sleep(1);
     }
-    return report;
   }
 
   close(): void {
     this.socket.close();
+    this.batch.free();
   }
 }
 

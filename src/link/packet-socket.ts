@@ -43,59 +43,70 @@ function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
   return b;
 }
 
+/** Every frame gets a fixed slot: ARP frames are 42 bytes, NAs 86. */
+export const SLOT_SIZE = 96;
+
 /**
- * Frames laid out once in native memory with their iovecs and mmsghdrs, so a burst is a handful
- * of sendmmsg(2) calls with no per-frame allocation or marshalling.
+ * Native memory holding frame slots with their iovecs and mmsghdrs, laid out once and reused for
+ * every burst of one interface: building a frame is a template copy straight into its slot plus
+ * two header fields, and a burst is a handful of sendmmsg(2) calls with no allocation or
+ * marshalling per frame.
  */
 export class FrameBatch {
-  readonly count: number;
+  /** The slots, writable: frame i lives at [i * SLOT_SIZE, i * SLOT_SIZE + length). */
+  readonly slots: Uint8Array;
   private readonly mem: unknown;
   private readonly base: number;
+  private readonly view: DataView;
   private readonly hdrOffset: number;
+  private readonly iovOffset: number;
+  private readonly arpAddr: number;
+  private readonly ipv6Addr: number;
   private freed = false;
 
-  /** `bytes` holds the frames end to end; `lengths[i]` is the length of frame i. */
   constructor(
-    bytes: Uint8Array,
-    lengths: ArrayLike<number>,
+    readonly capacity: number,
     readonly ifindex: number,
   ) {
-    this.count = lengths.length;
-    const addrOffset = align(bytes.length, 8);
-    const iovOffset = addrOffset + 2 * SOCKADDR_LL_SIZE + 8;
-    this.hdrOffset = iovOffset + this.count * IOVEC_SIZE;
-    const total = Math.max(this.hdrOffset + this.count * MMSGHDR_SIZE, 8);
+    const dataBytes = capacity * SLOT_SIZE;
+    this.arpAddr = dataBytes;
+    this.ipv6Addr = dataBytes + SOCKADDR_LL_SIZE;
+    this.iovOffset = align(dataBytes + 2 * SOCKADDR_LL_SIZE, 8);
+    this.hdrOffset = this.iovOffset + capacity * IOVEC_SIZE;
+    const total = this.hdrOffset + capacity * MMSGHDR_SIZE;
     this.mem = koffi.alloc('uint8_t', total);
     // User-space addresses fit in 47 bits, so plain numbers are exact and much cheaper than BigInt.
     this.base = Number(koffi.address(this.mem));
     const mem = new Uint8Array(koffi.view(this.mem, total));
-    const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-    const arpAddr = addrOffset;
-    const ipv6Addr = addrOffset + SOCKADDR_LL_SIZE;
-    mem.set(bytes, 0);
-    mem.set(sockaddrLl(ifindex, 0x0806), arpAddr);
-    mem.set(sockaddrLl(ifindex, 0x86dd), ipv6Addr);
-    const put64 = (at: number, value: number): void => {
-      view.setUint32(at, value % 0x1_0000_0000, true);
-      view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
-    };
-    let at = 0;
-    for (let i = 0; i < this.count; i++) {
-      const len = lengths[i]!;
-      const iov = iovOffset + i * IOVEC_SIZE;
-      put64(iov, this.base + at);
-      put64(iov + 8, len);
+    mem.fill(0);
+    this.slots = mem.subarray(0, dataBytes);
+    this.view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+    mem.set(sockaddrLl(ifindex, 0x0806), this.arpAddr);
+    mem.set(sockaddrLl(ifindex, 0x86dd), this.ipv6Addr);
+    for (let i = 0; i < capacity; i++) {
+      const iov = this.iovOffset + i * IOVEC_SIZE;
+      this.put64(iov, this.base + i * SLOT_SIZE);
       const hdr = this.hdrOffset + i * MMSGHDR_SIZE;
-      const ipv6 = bytes[at + 12] === 0x86 && bytes[at + 13] === 0xdd;
-      put64(hdr, this.base + (ipv6 ? ipv6Addr : arpAddr)); // msg_name
-      view.setUint32(hdr + 8, SOCKADDR_LL_SIZE, true); // msg_namelen
-      put64(hdr + 16, this.base + iov); // msg_iov
-      put64(hdr + 24, 1); // msg_iovlen
-      at += len;
+      this.put64(hdr, this.base + this.arpAddr); // msg_name
+      this.view.setUint32(hdr + 8, SOCKADDR_LL_SIZE, true); // msg_namelen
+      this.put64(hdr + 16, this.base + iov); // msg_iov
+      this.put64(hdr + 24, 1); // msg_iovlen
     }
   }
 
-  /** Native address of the mmsghdr for frame `i`. */
+  private put64(at: number, value: number): void {
+    this.view.setUint32(at, value % 0x1_0000_0000, true);
+    this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+  }
+
+  /** Records the length of the frame written into slot i and which address family carries it. */
+  setFrame(i: number, length: number, ipv6: boolean): void {
+    this.view.setUint32(this.iovOffset + i * IOVEC_SIZE + 8, length, true);
+    const name = this.base + (ipv6 ? this.ipv6Addr : this.arpAddr);
+    this.put64(this.hdrOffset + i * MMSGHDR_SIZE, name);
+  }
+
+  /** Native address of the mmsghdr for slot `i`. */
   headerAddress(i: number): number {
     if (this.freed) throw new Error('FrameBatch used after free');
     return this.base + this.hdrOffset + i * MMSGHDR_SIZE;
