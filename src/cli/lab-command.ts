@@ -112,6 +112,13 @@ export const labCommand: Command = {
     if (opts.floatingIps + 8 > LINUX_DEFAULT_GC_THRESH3) {
       progress(`note: a Linux router with default settings holds at most ${LINUX_DEFAULT_GC_THRESH3} neighbours; this run lets it hold more`);
     }
+    // While a topology exists its NamespaceGroup handles Ctrl-C (removes it, then exits); between
+    // topologies this one makes the signal exit through the 'exit' handlers too (gc_thresh3 restore).
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (process.listenerCount(signal) === 1) process.exit(130);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const limit = NeighbourLimit.raise(opts.floatingIps, opts.networks);
     const raised = limit.describe();
     if (raised !== null) progress(raised);
@@ -124,6 +131,8 @@ export const labCommand: Command = {
       }
     } finally {
       limit.restore();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
 
     if (values.plot !== undefined) {

@@ -121,7 +121,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         }
       },
     );
-    if (!allBack) abort.abort();
+    // Every address answers (or the cap is reached): what the loop would still do changes nothing.
+    abort.abort();
     await actionDone;
     clearTimeout(capTimer);
     if (actionError !== null) throw actionError;
@@ -130,7 +131,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     live.delete(p);
     const outages = result.records.map((r) => outageOf(r, t0, result.stoppedAt, gapThresholdMs(intervalMs)));
     const back = outages.filter((o) => !o.capped).length;
-    progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}`);
+    progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}${cutShort ? `; ${mode} loop stopped before its end` : ''}`);
 
     if (sidecar !== null) {
       // The sidecar's later rounds (+1.1 s, +3 s) are part of its account; its first is what counts.

@@ -25,7 +25,7 @@ export interface ModeRun {
   boundAtMs: number | null;
   /** t0 → the mode's announcing step finished (hook answered, last arping exited). */
   announcedAtMs: number | null;
-  /** The run stopped at --max-wait before every address was bound or announced. */
+  /** The mode's serial loop was stopped before it finished (every address answered, or --max-wait). */
   cutShort: boolean;
   prober: ProberHealth;
   /** Free-form facts worth printing under the table (e.g. the sidecar's burst figures). */
@@ -50,7 +50,9 @@ export function summarize(run: ModeRun): ModeSummary {
     deadtimeS: round3(deadtimeS),
     addresses: run.outages.length,
     probeIntervalMs: run.probeIntervalMs,
-    capped: run.cutShort || run.outages.some((o) => o.capped),
+    // Capped = some figure is a lower bound. A serial loop stopped after every address answered
+    // (the caches had expired meanwhile) leaves exact figures.
+    capped: run.outages.some((o) => o.capped),
     disconnectionS: mapFigures(disconnection, round3),
     overheadS: mapFigures(disconnection, (x) => round3(x - deadtimeS)),
   };
@@ -157,6 +159,7 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
       `${MODE_INFO[r.mode].announces}`,
       r.boundAtMs === null ? 'not all bound' : `all bound at t0+${fmtSeconds(r.boundAtMs / 1000)} s`,
       r.announcedAtMs === null ? null : `announcing done at t0+${fmtSeconds(r.announcedAtMs / 1000)} s`,
+      r.cutShort ? 'its serial loop was stopped before the end' : null,
       dark > 0 ? `${dark} address(es) still dark at the cap` : null,
       split === null
         ? null
