@@ -9,16 +9,31 @@ export interface BoundEvent {
   address: string;
 }
 
+/** One link as the watcher keeps it: addresses in a map, so an event costs O(1). */
+interface WatchedLink {
+  name: string;
+  ifindex: number;
+  mac: string;
+  up: boolean;
+  carrier: boolean;
+  addresses: Map<string, LinkAddress>;
+  /** LinkInfo handed out to readers; rebuilt after a change (readers never see it mutate). */
+  snapshot: LinkInfo | null;
+}
+
+function watched(l: LinkInfo): WatchedLink {
+  return { name: l.name, ifindex: l.ifindex, mac: l.mac, up: l.up, carrier: l.carrier, addresses: new Map(l.addresses.map((a) => [a.address, a])), snapshot: l };
+}
+
 /**
  * Keeps the namespace's links and addresses current from `ip -o monitor link address` (iproute2
  * 6.1 ignores -j for monitor), so the first announcement round needs no fork. Emits `bound` when
  * an address becomes usable (added, or its DAD finished) and `unbound` when it goes. If the monitor
  * dies or reports lost events (netlink ENOBUFS under an address storm), it re-reads everything.
+ * A failover binds thousands of addresses in one `ip -batch`: each event must stay O(1).
  */
 export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound: [BoundEvent]; error: [Error]; resync: [string] }> {
-  private links = new Map<string, LinkInfo>();
-  /** Lazily built per addresses array; every change replaces the array, so no index goes stale. */
-  private usable = new WeakMap<readonly LinkAddress[], Set<string>>();
+  private links = new Map<string, WatchedLink>();
   private child: ChildProcess | null = null;
   private stopped = false;
   private resyncing: Promise<void> | null = null;
@@ -28,27 +43,22 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     this.spawnMonitor();
     // Monitor first, then the dump: an address added in between is seen by at least one of them.
     // The first dump is the baseline, not news: it emits nothing.
-    this.links = await readInterfaces();
+    this.links = new Map([...(await readInterfaces())].map(([n, l]) => [n, watched(l)]));
   }
 
+  /** The link as last seen; the object is not mutated afterwards (a change makes a new one). */
   link(ifname: string): LinkInfo | undefined {
-    return this.links.get(ifname);
-  }
-
-  allLinks(): ReadonlyMap<string, LinkInfo> {
-    return this.links;
+    const w = this.links.get(ifname);
+    if (w === undefined) return undefined;
+    w.snapshot ??= { name: w.name, ifindex: w.ifindex, mac: w.mac, up: w.up, carrier: w.carrier, addresses: [...w.addresses.values()] };
+    return w.snapshot;
   }
 
   isBound(ifname: string, address: string): boolean {
     const l = this.links.get(ifname);
     if (l === undefined || !l.up) return false;
-    // An index per link: bursts ask this once per target, and hosts carry thousands of addresses.
-    let idx = this.usable.get(l.addresses);
-    if (idx === undefined) {
-      idx = new Set(l.addresses.filter((a) => !a.tentative).map((a) => a.address));
-      this.usable.set(l.addresses, idx);
-    }
-    return idx.has(address);
+    const a = l.addresses.get(address);
+    return a !== undefined && !a.tentative;
   }
 
   /** Full re-read; emits `bound`/`unbound` for every difference. Concurrent calls share one read. */
@@ -57,7 +67,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
       try {
         const fresh = await readInterfaces();
         const before = this.boundSet();
-        this.links = fresh;
+        this.links = new Map([...fresh].map(([n, l]) => [n, watched(l)]));
         const after = this.boundSet();
         this.emit('resync', why);
         for (const [key, ev] of after) if (!before.has(key)) this.emit('bound', ev);
@@ -73,7 +83,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     const out = new Map<string, BoundEvent>();
     for (const l of this.links.values()) {
       if (!l.up) continue;
-      for (const a of l.addresses) if (!a.tentative) out.set(`${l.name}|${a.address}`, { ifname: l.name, address: a.address });
+      for (const a of l.addresses.values()) if (!a.tentative) out.set(`${l.name}|${a.address}`, { ifname: l.name, address: a.address });
     }
     return out;
   }
@@ -105,11 +115,13 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
         this.links.delete(ev.ifname);
         return;
       }
-      const wasUp = cur?.up === true;
-      const next: LinkInfo = { name: ev.ifname, ifindex: ev.ifindex, mac: ev.mac ?? cur?.mac ?? '', up: ev.up, carrier: ev.carrier, addresses: cur?.addresses ?? [] };
-      this.links.set(ev.ifname, next);
-      if (!wasUp && ev.up) for (const a of next.addresses) if (!a.tentative) this.emit('bound', { ifname: ev.ifname, address: a.address });
-      if (cur === undefined) this.resync(`new link ${ev.ifname}`).catch((e: Error) => this.emit('error', e));
+      if (cur === undefined) {
+        this.resync(`new link ${ev.ifname}`).catch((e: Error) => this.emit('error', e));
+        return;
+      }
+      const wasUp = cur.up;
+      Object.assign(cur, { ifindex: ev.ifindex, mac: ev.mac ?? cur.mac, up: ev.up, carrier: ev.carrier, snapshot: null });
+      if (!wasUp && ev.up) for (const a of cur.addresses.values()) if (!a.tentative) this.emit('bound', { ifname: ev.ifname, address: a.address });
       return;
     }
     const link = this.links.get(ev.ifname);
@@ -117,15 +129,15 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
       this.resync(`address on unknown link ${ev.ifname}`).catch((e: Error) => this.emit('error', e));
       return;
     }
-    const i = link.addresses.findIndex((a) => a.address === ev.address);
-    const was = i >= 0 && !link.addresses[i]!.tentative;
-    const others = link.addresses.filter((_, j) => j !== i);
+    const prev = link.addresses.get(ev.address);
+    const was = prev !== undefined && !prev.tentative;
+    link.snapshot = null;
     if (ev.deleted) {
-      link.addresses = others;
+      link.addresses.delete(ev.address);
       if (was) this.emit('unbound', { ifname: ev.ifname, address: ev.address });
       return;
     }
-    link.addresses = [...others, { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative }];
+    link.addresses.set(ev.address, { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative });
     if (!was && !ev.tentative && link.up) this.emit('bound', { ifname: ev.ifname, address: ev.address });
   }
 

@@ -181,12 +181,16 @@ export class Sidecar {
     this.log.info({ manager: ev.manager, pid: ev.pid }, 'nova-network started');
     void (async () => {
       await this.watcherReady;
-      await this.burst(this.inventory?.targets ?? [], 'hook', triggeredAt);
-      // Addresses bound a moment ago may not have reached the watcher yet, and the database may
-      // know targets the snapshot did not: both are announced as they are found.
-      const added = await this.refreshFromDatabase('nova-network started');
-      await this.watcher.resync('nova-network started');
-      if (added.length > 0) await this.burst(added, 'inventory', performance.now());
+      // Round 1 goes out from the watcher's view at once. The hook means "everything is bound",
+      // so the kernel is also re-read right away: addresses whose events the watcher has not
+      // processed yet surface as `bound` events and are announced within milliseconds. The
+      // database may know targets the snapshot did not; it is read in parallel, within its bound.
+      const first = this.burst(this.inventory?.targets ?? [], 'hook', triggeredAt);
+      const resync = this.watcher.resync('nova-network started');
+      const added = this.refreshFromDatabase('nova-network started');
+      await Promise.all([first, resync]);
+      const fromDb = await added;
+      if (fromDb.length > 0) await this.burst(fromDb, 'inventory', performance.now());
     })().catch((err: Error) => this.log.error({ err: err.message }, 'startup burst failed'));
     return { status: 202, body: { accepted: true, host, targets: this.inventory?.targets.length ?? 0 } };
   }
