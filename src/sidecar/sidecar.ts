@@ -185,10 +185,11 @@ export class Sidecar {
       // so the kernel is also re-read right away: addresses whose events the watcher has not
       // processed yet surface as `bound` events and are announced within milliseconds. The
       // database may know targets the snapshot did not; it is read in parallel, within its bound.
-      const first = this.burst(this.inventory?.targets ?? [], 'hook', triggeredAt);
-      const resync = this.watcher.resync('nova-network started');
+      // Round 1 first: forking `ip`, parsing its dump and opening a MySQL connection would
+      // otherwise compete with it for the main thread.
+      await this.burst(this.inventory?.targets ?? [], 'hook', triggeredAt);
       const added = this.refreshFromDatabase('nova-network started');
-      await Promise.all([first, resync]);
+      await this.watcher.resync('nova-network started');
       const fromDb = await added;
       if (fromDb.length > 0) await this.burst(fromDb, 'inventory', performance.now());
     })().catch((err: Error) => this.log.error({ err: err.message }, 'startup burst failed'));
@@ -473,6 +474,7 @@ export class Sidecar {
       database: this.db,
       rabbitmq: { ...this.rabbit, queue: this.bus?.queue ?? null },
       activeSchedules: this.active.size,
+      memory: process.memoryUsage(),
       rejected: { ...this.rejectedCounts },
       lastBursts: this.history.slice(-10),
     };
