@@ -10,6 +10,15 @@ import { runMode, type LabOptions } from '../lab/failover.js';
 import { labJson, renderReport, summarize, type ModeRun } from '../lab/report.js';
 import { renderPlot } from '../lab/plot.js';
 import { LINUX_DEFAULT_GC_THRESH3, NeighbourLimit } from '../lab/neighbour-limit.js';
+import { isShape, MigrationError, SHAPES } from '../../migrations/index.js';
+import { makePlan } from '../lab/addressing.js';
+import { NO_BACKENDS, type LabBackends } from '../lab/backends.js';
+import { LabDatabaseError, writeLabDatabase } from '../lab/lab-database.js';
+import { parseDatabaseUrl } from '../nova/database-url.js';
+import { describeDbError } from '../nova/db-connection.js';
+import { parseTransportUrl, redactTransportUrl } from '../nova/transport-url.js';
+import { amqpUrls } from '../amqp/broker-url.js';
+import amqp from 'amqplib';
 
 const HELP = `Usage: nova-garp lab [options]
 
@@ -38,11 +47,22 @@ Options:
       --probe-interval-ms MS  probe interval per address (default 20, more above 500 addresses)
       --plot FILE.svg       draw each mode's per-address outage into FILE.svg
       --json                print {"modes":[...]} instead of the table
+      --db URL              mysql://user:password@host[:port]/database: create that database if
+                            needed, migrate it to nova's shape and write rows for exactly the lab's
+                            topology (plus other hosts', deleted and unassociated rows); the
+                            nova-garp mode's sidecar then reads its inventory from it instead of a
+                            snapshot. Its nova rows are replaced: never point it at a real nova
+                            database (one with rows no lab run wrote is refused)
+      --db-shape SHAPE      cactus or newton (default newton): the nova release --db's tables mimic
+      --amqp URL            amqp://user:password@host[:port]/vhost: the nova-garp mode's sidecar
+                            consumes from this RabbitMQ on an exchange of the run's own, and after
+                            the failover gets a Cactus associate_floating_ip cast for a new address
   -h, --help                this help
 
 Needs root (network namespaces, raw sockets), iproute2, and for the modes that use them iputils
 arping and python3. Progress goes to stderr; everything the lab creates is removed on exit,
-Ctrl-C and failure.`;
+Ctrl-C and failure. With --db/--amqp the sidecar reaches the services through a management veth
+from the root namespace into the standby and a TCP relay in the lab process.`;
 
 interface Values {
   modes?: string;
@@ -54,6 +74,9 @@ interface Values {
   'probe-interval-ms'?: string;
   plot?: string;
   json?: boolean;
+  db?: string;
+  'db-shape'?: string;
+  amqp?: string;
 }
 
 function progress(msg: string): void {
@@ -63,6 +86,59 @@ function progress(msg: string): void {
 function requireTool(tool: string, why: string): void {
   const r = spawnSync(tool, ['-V'], { stdio: 'ignore' });
   if (r.error !== undefined) throw new UsageError(`${tool} is not installed; it is needed for ${why}`);
+}
+
+function parseBackends(values: Values): LabBackends {
+  if (values['db-shape'] !== undefined && values.db === undefined) throw new UsageError('--db-shape needs --db');
+  const shape = values['db-shape'] ?? 'newton';
+  if (!isShape(shape)) throw new UsageError(`--db-shape must be ${SHAPES.join(' or ')}, got '${shape}'`);
+  const backends: LabBackends = { ...NO_BACKENDS };
+  if (values.db !== undefined) {
+    try {
+      backends.db = { url: parseDatabaseUrl(values.db), shape };
+    } catch (err) {
+      throw new UsageError(`--db: ${(err as Error).message}`);
+    }
+  }
+  if (values.amqp !== undefined) {
+    try {
+      const rabbit = parseTransportUrl(values.amqp);
+      if (rabbit.useSsl) throw new Error('TLS (amqps) is not supported by the lab relay');
+      backends.amqp = { rabbit: { ...rabbit, hosts: rabbit.hosts.slice(0, 1) }, redacted: redactTransportUrl(values.amqp) };
+    } catch (err) {
+      throw new UsageError(`--amqp: ${(err as Error).message}`);
+    }
+  }
+  return backends;
+}
+
+/** Fails fast (before any namespace exists) when the broker does not answer. */
+async function checkBroker(b: LabBackends): Promise<void> {
+  try {
+    const c = await amqp.connect(amqpUrls(b.amqp!.rabbit)[0]!, { timeout: 5000 });
+    await c.close();
+  } catch (err) {
+    throw new UsageError(`--amqp: ${b.amqp!.redacted}: ${(err as Error).message}`, EXIT.failure);
+  }
+}
+
+/** `--db`: create, migrate and fill the lab database once; every mode uses the same rows. */
+async function prepareDatabase(opts: LabOptions): Promise<void> {
+  const db = opts.backends.db!;
+  const started = performance.now();
+  try {
+    const s = await writeLabDatabase(db.url, db.shape, makePlan(opts.floatingIps, opts.networks, opts.ipv6));
+    const rows = Object.entries(s.rows)
+      .map(([t, n]) => `${n} ${t}`)
+      .join(', ');
+    progress(
+      `database ${db.url.redacted}: ${s.shape}-shaped${s.applied.length > 0 ? ` (migrated: ${s.applied.join(', ')})` : ''}; ${s.replaced ? 'replaced the previous lab rows with ' : ''}${rows} ` +
+        `in ${Math.round(performance.now() - started)} ms; rows that must not become targets: ${s.distractors.join(', ')}`,
+    );
+  } catch (err) {
+    if (err instanceof LabDatabaseError || err instanceof MigrationError) throw new UsageError(`--db: ${err.message}`, EXIT.failure);
+    throw new UsageError(`--db: ${db.url.redacted}: ${describeDbError(err)}`, EXIT.failure);
+  }
 }
 
 export const labCommand: Command = {
@@ -78,6 +154,9 @@ export const labCommand: Command = {
       'probe-interval-ms': { type: 'string' },
       plot: { type: 'string' },
       json: { type: 'boolean' },
+      db: { type: 'string' },
+      'db-shape': { type: 'string' },
+      amqp: { type: 'string' },
     });
     if (help) {
       process.stdout.write(HELP + '\n');
@@ -97,7 +176,11 @@ export const labCommand: Command = {
       maxWaitMs: (numberOption('max-wait', values['max-wait'], 1, 3600) ?? 75) * 1000,
       probeIntervalMs: intOption('probe-interval-ms', values['probe-interval-ms'], 1, 10_000) ?? null,
       settleMs: 1000,
+      backends: parseBackends(values),
     };
+    if ((opts.backends.db !== null || opts.backends.amqp !== null) && !modes.includes('nova-garp')) {
+      throw new UsageError('--db and --amqp are for the nova-garp mode: add it to --modes');
+    }
     if (opts.maxWaitMs <= opts.deadtimeMs) throw new UsageError('--max-wait must be longer than --deadtime');
     if (opts.ipv6 && opts.networks === 0) throw new UsageError('--ipv6 needs at least one network (the IPv6 address is a gateway)');
     if (process.getuid?.() !== 0) {
@@ -106,6 +189,9 @@ export const labCommand: Command = {
     requireTool('ip', 'the lab topology (package iproute2)');
     if (modes.some((m) => m.endsWith('arping'))) requireTool('arping', 'the arping modes (package iputils-arping)');
     if (modes.includes('nova-garp')) requireTool('python3', 'running the nova-network hook in the nova-garp mode');
+
+    if (opts.backends.amqp !== null) await checkBroker(opts.backends);
+    if (opts.backends.db !== null) await prepareDatabase(opts);
 
     const prefix = `nglab-${uniqueTag()}-`;
     progress(`namespace prefix ${prefix}; modes ${modes.join(', ')}; ${opts.floatingIps} floating IPs, ${opts.networks} networks`);

@@ -1,15 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import amqp from 'amqplib';
+import { amqpUrls } from '../amqp/broker-url.js';
+import { publishOnce } from '../amqp/nova-bus.js';
 import { runAction, type ActionResult } from './actions.js';
-import { makePlan, planInventory, probeGroups, type AddressPlan } from './addressing.js';
+import { bindFloating, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, type AddressPlan } from './addressing.js';
+import { labExchange, ManagementLink, relayedDatabaseUrl, type LabBackends, type SidecarConfOptions } from './backends.js';
+import { compareTargets } from './inventory-check.js';
+import { spareFloatingIp } from './lab-database.js';
 import type { ModeName } from './modes.js';
 import { gapThresholdMs, outageOf } from './outage.js';
 import { monotonicMs, Prober, probeIntervalMs } from './prober.js';
 import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
 import { HookProcess, LabSidecar } from './sidecar.js';
-import { buildTopology, killPrimary, nsPath, type Topology } from './topology.js';
+import { buildTopology, killPrimary, nsPath, standbyBatch, type Topology } from './topology.js';
 
 /** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
 
@@ -26,6 +32,8 @@ export interface LabOptions {
    * router's entries are fresh (REACHABLE, as right after a resolution) when the primary dies.
    */
   settleMs: number;
+  /** `--db`/`--amqp`: where the nova-garp mode's sidecar reads its inventory and messages. */
+  backends: LabBackends;
 }
 
 export type Progress = (msg: string) => void;
@@ -68,11 +76,33 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   let sidecar: LabSidecar | null = null;
   let hook: HookProcess | null = null;
   let prober: Prober | null = null;
+  let mgmt: ManagementLink | null = null;
+  const backendNotes: string[] = [];
+  const b = opts.backends;
   try {
     if (mode === 'nova-garp') {
       dir = await mkdtemp(join(tmpdir(), 'nova-garp-lab-'));
-      sidecar = await LabSidecar.start(topo.ns.standby!, dir, planInventory(plan, new Date()));
+      const conf: SidecarConfOptions = { databaseUrl: null, rabbit: null };
+      if (b.db !== null || b.amqp !== null) {
+        mgmt = await ManagementLink.create(prefix, topo.ns.standby!);
+        if (b.db !== null) {
+          const u = b.db.url;
+          conf.databaseUrl = relayedDatabaseUrl(u, await mgmt.relay(u.socketPath !== undefined ? { path: u.socketPath } : { host: u.host, port: u.port }));
+        }
+        if (b.amqp !== null) {
+          const r = b.amqp.rabbit;
+          const via = await mgmt.relay(r.hosts[0]!);
+          conf.rabbit = { host: via.host, port: via.port, userid: r.userid, password: r.password, virtualHost: r.virtualHost, controlExchange: labExchange(prefix) };
+        }
+        progress(`${mode}: management link ${mgmt.rootIf} (${mgmt.rootIp}) into the standby, relaying to${b.db === null ? '' : ` the database ${b.db.url.redacted}`}${b.amqp === null ? '' : `${b.db === null ? '' : ' and'} RabbitMQ ${b.amqp.redacted}`}`);
+      }
+      // With --db the sidecar gets no snapshot: its inventory can only come from the database.
+      sidecar = await LabSidecar.start(topo.ns.standby!, dir, { snapshot: b.db === null ? planInventory(plan, new Date()) : null, conf });
       track({ kill: () => sidecar!.child.kill('SIGKILL') });
+      for (const line of await checkBackends(sidecar, plan, b)) {
+        backendNotes.push(line);
+        progress(`${mode}: ${line}`);
+      }
       hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
       track({ kill: () => void hook!.stop() });
       progress(`${mode}: nova-garp serve ready in the standby, hook process waiting`);
@@ -133,6 +163,12 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     const back = outages.filter((o) => !o.capped).length;
     progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}${cutShort ? `; ${mode} loop stopped before its end` : ''}`);
 
+    if (sidecar !== null && b.amqp !== null && allBack) {
+      const line = await amqpAssociate(sidecar, topo, b, prefix);
+      backendNotes.push(line);
+      progress(`${mode}: ${line}`);
+    }
+    action.notes.push(...backendNotes);
     if (sidecar !== null) {
       // The sidecar's later rounds (+1.1 s, +3 s) are part of its account; its first is what counts.
       await sidecar.waitBursts(1, 4000);
@@ -161,8 +197,79 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     prober?.kill();
     await hook?.stop().catch(() => undefined);
     await sidecar?.stop().catch(() => undefined);
+    await mgmt?.close();
+    if (sidecar !== null && b.amqp !== null) await deleteExchange(b, labExchange(prefix));
     await topo.group.cleanup();
     if (dir !== null) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * With --db: the sidecar read its inventory from the database (not a snapshot) and it is exactly
+ * the plan's targets, so the distractor rows were left out. With --amqp: it consumes from the
+ * broker. Throws when either does not hold; returns lines for the notes.
+ */
+async function checkBackends(sidecar: LabSidecar, plan: AddressPlan, b: LabBackends): Promise<string[]> {
+  const lines: string[] = [];
+  if (b.db !== null) {
+    const s = await sidecar.waitStatus((x) => x.database.ok !== null, 15_000);
+    if (s.database.ok !== true) throw new Error(`the sidecar did not read the lab database: ${s.database.detail}`);
+    if (!s.inventory.why.startsWith('database ')) throw new Error(`the sidecar's inventory did not come from the database: ${s.inventory.why}`);
+    const diff = compareTargets(planTargets(plan), s.inventory.targets);
+    if (diff.missing.length > 0 || diff.extra.length > 0) {
+      throw new Error(`the sidecar's inventory from the database differs from the lab's: missing ${diff.missing.join(', ') || 'none'}; extra ${diff.extra.join(', ') || 'none'}`);
+    }
+    lines.push(`sidecar inventory from the ${s.inventory.why}: ${s.inventory.targets.length} targets, exactly the lab's (distractor rows left out; ${s.database.detail})`);
+  }
+  if (b.amqp !== null) {
+    const s = await sidecar.waitStatus((x) => x.rabbitmq.up, 15_000);
+    if (!s.rabbitmq.up) throw new Error(`the sidecar did not connect to RabbitMQ: ${s.rabbitmq.detail}`);
+    lines.push(`sidecar RabbitMQ: ${s.rabbitmq.detail}`);
+  }
+  return lines;
+}
+
+/**
+ * After the failover: a Cactus-format `associate_floating_ip` cast to network.<host> for a
+ * floating IP that was unassociated, then nova-network's bind of it on the standby; the sidecar
+ * must announce it from that message (burst trigger amqp-associate).
+ */
+async function amqpAssociate(sidecar: LabSidecar, topo: Topology, b: LabBackends, prefix: string): Promise<string> {
+  const spare = spareFloatingIp(topo.plan);
+  const cast = {
+    method: 'associate_floating_ip',
+    args: { floating_address: spare, fixed_address: '100.64.255.1' },
+    _context_user: 'lab-admin',
+    _context_project: 'lab-project',
+    _context_is_admin: true,
+    _context_read_deleted: false,
+    _context_request_id: `lab-${prefix}`,
+    _context_remote_address: '127.0.0.1',
+    _context_timestamp: new Date().toISOString().slice(0, 19),
+  };
+  const sent = monotonicMs();
+  await publishOnce(amqpUrls(b.amqp!.rabbit)[0]!, labExchange(prefix), 'topic', `network.${NOVA_HOST}`, cast);
+  await standbyBatch(topo, [bindFloating(spare)]);
+  const until = Date.now() + 5000;
+  const hit = (): Record<string, unknown> | undefined => sidecar.bursts.find((x) => x.trigger === 'amqp-associate' && typeof x.announced === 'number' && x.announced > 0);
+  while (hit() === undefined && Date.now() < until) await sleep(20);
+  const burst = hit();
+  if (burst === undefined) return `AMQP associate_floating_ip (Cactus cast) for ${spare}: NOT announced by the sidecar within 5 s`;
+  return `AMQP associate_floating_ip (Cactus cast) for ${spare}, then bound: announced by the sidecar within ${Math.round(monotonicMs() - sent)} ms of the cast (${burstText(burst)})`;
+}
+
+async function deleteExchange(b: LabBackends, exchange: string): Promise<void> {
+  try {
+    const c = await amqp.connect(amqpUrls(b.amqp!.rabbit)[0]!, { timeout: 3000 });
+    try {
+      const ch = await c.createChannel();
+      await ch.deleteExchange(exchange);
+      await ch.close();
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  } catch {
+    // Best effort: a non-durable exchange of a finished run harms nothing.
   }
 }
 

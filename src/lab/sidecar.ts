@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSnapshot } from '../state/snapshot.js';
 import type { Inventory } from '../inventory/target.js';
-import { NOVA_HOST, PUBLIC_IF, ROUTING_SOURCE_IP } from './addressing.js';
+import { controlRequest } from '../sidecar/control-client.js';
+import { NOVA_HOST, PUBLIC_IF } from './addressing.js';
+import { labNovaConf, type SidecarConfOptions } from './backends.js';
 
 /**
  * The real pieces of the nova-garp mode: `nova-garp serve` running in the standby namespace (as
@@ -16,9 +18,22 @@ import { NOVA_HOST, PUBLIC_IF, ROUTING_SOURCE_IP } from './addressing.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'nova-garp');
 
-/** nova.conf for the standby: no database, so the sidecar announces from the snapshot. */
-export function labNovaConf(): string {
-  return ['[DEFAULT]', `host = ${NOVA_HOST}`, `public_interface = ${PUBLIC_IF}`, `routing_source_ip = ${ROUTING_SOURCE_IP}`, ''].join('\n');
+/**
+ * How the lab's sidecar gets its inventory and triggers: by default the plan as its snapshot, a
+ * nova.conf with no database, no broker; with `--db`/`--amqp` no snapshot, and nova.conf points
+ * at the lab database and broker through the management link's relays.
+ */
+export interface LabSidecarSetup {
+  /** Written as the sidecar's snapshot; null: none, the sidecar must read the database. */
+  snapshot: Inventory | null;
+  conf: SidecarConfOptions;
+}
+
+/** The parts of GET /v1/status the lab looks at. */
+export interface LabSidecarStatus {
+  inventory: { why: string; targets: Array<{ kind: string; address: string; interface: string }> };
+  database: { url: string | null; ok: boolean | null; detail: string };
+  rabbitmq: { enabled: boolean; up: boolean; detail: string };
 }
 
 function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
@@ -53,12 +68,12 @@ export class LabSidecar {
     readonly socketPath: string,
   ) {}
 
-  static async start(standbyNs: string, dir: string, inventory: Inventory): Promise<LabSidecar> {
+  static async start(standbyNs: string, dir: string, setup: LabSidecarSetup): Promise<LabSidecar> {
     const stateDir = join(dir, 'state');
     const socketPath = join(dir, 'control.sock');
     const conf = join(dir, 'nova.conf');
-    await writeSnapshot(stateDir, inventory);
-    await writeFile(conf, labNovaConf());
+    if (setup.snapshot !== null) await writeSnapshot(stateDir, setup.snapshot);
+    await writeFile(conf, labNovaConf(setup.conf), { mode: 0o600 });
     const argv = [
       'ip', 'netns', 'exec', standbyNs, process.execPath, BIN, 'serve',
       '--nova-config', conf,
@@ -68,8 +83,8 @@ export class LabSidecar {
       '--metrics-listen', 'off',
       '--public-interface', PUBLIC_IF,
       '--log-level', 'info',
-      // No broker in the lab: the startup path must not need one anyway.
-      '--no-amqp',
+      // Without --amqp, no broker: the startup path must not need one anyway.
+      ...(setup.conf.rabbit === null ? ['--no-amqp'] : []),
     ]; // prettier-ignore
     // The lab's sidecar reads only what the lab gives it, whatever the caller's NOVA_GARP_* say.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVA_GARP_')));
@@ -109,6 +124,22 @@ export class LabSidecar {
   async waitBursts(count: number, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.bursts.length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async status(): Promise<LabSidecarStatus> {
+    const r = await controlRequest(this.socketPath, 'GET', '/v1/status', undefined, 5000);
+    if (r.status !== 200) throw new Error(`GET /v1/status answered ${r.status}`);
+    return r.body as LabSidecarStatus;
+  }
+
+  /** Polls the status until `done` holds or `timeoutMs` passes; returns the last status. */
+  async waitStatus(done: (s: LabSidecarStatus) => boolean, timeoutMs: number): Promise<LabSidecarStatus> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.status();
+      if (done(s) || Date.now() >= until) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   stop(): Promise<void> {

@@ -1,0 +1,219 @@
+import mysql from 'mysql2/promise';
+import { migrateToShape, type Shape } from '../../migrations/index.js';
+import { mysql2Options, openNovaDb } from '../nova/db-connection.js';
+import type { DatabaseUrl } from '../nova/database-url.js';
+import type { NovaDatabase } from '../nova/nova-tables.js';
+import { NOVA_HOST, type AddressPlan } from './addressing.js';
+
+/**
+ * `--db URL`: nova's rows for exactly the lab's topology, as nova-network's database would hold
+ * them for the lab's host, plus a few rows the sidecar must not take (another host's floating
+ * IPs and network, a deleted floating IP and network, an unassociated floating IP). The routing
+ * source IP is not a row: it comes from nova.conf. `labRows` is pure; `writeLabDatabase` creates,
+ * migrates and fills the database.
+ */
+
+export type LabTable = 'networks' | 'instances' | 'fixed_ips' | 'floating_ips' | 'services';
+export type LabRows = Record<LabTable, Array<Record<string, unknown>>>;
+
+export interface LabRowSet {
+  rows: LabRows;
+  /** Rows that must not become targets, in words (notes and progress). */
+  distractors: string[];
+  /** An unassociated floating IP of the lab host, not bound anywhere: the AMQP associate demo's address. */
+  spareFloating: string;
+}
+
+/** Another network host's rows: present in the same database, never this host's targets. */
+export const OTHER_HOST = 'network-b';
+/** Addresses of the distractor floating IPs (TEST-NET-2, never bound in the lab). */
+const DISTRACTOR_NET = '198.51.100';
+
+/** Insertion order (foreign keys: fixed_ips → networks, instances; floating_ips → fixed_ips). */
+export const INSERT_ORDER: readonly LabTable[] = ['networks', 'instances', 'fixed_ips', 'floating_ips', 'services'];
+export const DELETE_ORDER: readonly LabTable[] = ['floating_ips', 'fixed_ips', 'networks', 'instances', 'services'];
+
+/** The first floating IP after the plan's: unassociated in the database, bound only by the AMQP demo. */
+export function spareFloatingIp(plan: AddressPlan): string {
+  const last = plan.floating.length;
+  return `172.20.${1 + Math.floor(last / 250)}.${1 + (last % 250)}`;
+}
+
+export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date()): LabRowSet {
+  const newton = shape === 'newton';
+  const ts = now.toISOString().slice(0, 19).replace('T', ' ');
+  const base = { created_at: ts, updated_at: null, deleted_at: null };
+  const live = newton ? 0 : false;
+  const gone = (id: number): number | boolean => (newton ? id : true);
+  const distractors: string[] = [];
+
+  const networks: Array<Record<string, unknown>> = [];
+  const network = (id: number, vlan: number, net: string, gateway: string, gatewayV6: string | null, host: string | null, deleted: boolean): void => {
+    const row: Record<string, unknown> = {
+      ...base,
+      id,
+      deleted: deleted ? gone(id) : live,
+      injected: false,
+      cidr: `${net}.0/24`,
+      netmask: '255.255.255.0',
+      bridge: `br${vlan}`,
+      gateway,
+      broadcast: `${net}.255`,
+      vlan,
+      vpn_public_address: '192.0.2.10',
+      vpn_public_port: 1000 + vlan,
+      vpn_private_address: `${net}.2`,
+      dhcp_start: `${net}.3`,
+      project_id: `lab-project-${vlan}`,
+      host,
+      cidr_v6: gatewayV6 === null ? null : gatewayV6.replace(/::1$/, '::/64'),
+      gateway_v6: gatewayV6,
+      label: `vlan${vlan}`,
+      netmask_v6: gatewayV6 === null ? null : '64',
+    };
+    if (newton) {
+      Object.assign(row, {
+        dns1: '8.8.4.4',
+        dns2: null,
+        multi_host: false,
+        bridge_interface: 'eth1',
+        uuid: `1ab00000-0000-4000-8000-${id.toString(16).padStart(12, '0')}`,
+        priority: null,
+        rxtx_base: null,
+        mtu: null,
+        // nova-network binds dhcp_server first on the bridge; the gateway, as usual.
+        dhcp_server: gateway,
+        enable_dhcp: true,
+        share_address: false,
+      });
+    } else {
+      row.dns = '8.8.4.4';
+    }
+    networks.push(row);
+  };
+  for (const n of plan.networks) network(n.index + 1, n.vlan, `10.1.${n.index}`, n.gateway, n.gatewayV6, NOVA_HOST, false);
+  const otherNetId = plan.networks.length + 1;
+  network(otherNetId, 3000, '10.2.0', '10.2.0.1', null, OTHER_HOST, false);
+  distractors.push(`networks.id=${otherNetId} (host ${OTHER_HOST})`);
+  const deletedNetId = plan.networks.length + 2;
+  network(deletedNetId, 3001, '10.2.1', '10.2.1.1', null, NOVA_HOST, true);
+  distractors.push(`networks.id=${deletedNetId} (deleted)`);
+
+  const instances: Array<Record<string, unknown>> = [];
+  const fixedIps: Array<Record<string, unknown>> = [];
+  const floatingIps: Array<Record<string, unknown>> = [];
+  /** An instance with a fixed IP, as an associated floating IP has; returns the fixed IP's id. */
+  const fixedFor = (): number => {
+    const id = fixedIps.length + 1;
+    const k = id - 1;
+    const uuid = `1ab00000-0000-4000-8001-${id.toString(16).padStart(12, '0')}`;
+    instances.push(
+      newton
+        ? { ...base, id, deleted: live, uuid, hostname: `vm-${id}`, host: 'compute-1', node: 'compute-1', project_id: 'lab-project', vm_state: 'active', power_state: 1 }
+        : { ...base, id, deleted: live, internal_id: id, hostname: `i-${id.toString(16).padStart(8, '0')}`, host: 'compute-1', project_id: 'lab-project', state: 1, state_description: 'running', mac_address: `02:16:3e:00:${((id >> 8) & 0xff).toString(16).padStart(2, '0')}:${(id & 0xff).toString(16).padStart(2, '0')}` },
+    );
+    fixedIps.push({
+      ...base,
+      id,
+      deleted: live,
+      // Unique per row; the lab's instances do not use them, nova's rows just have them.
+      address: `100.64.${(k >> 8) & 0xff}.${k & 0xff}`,
+      network_id: plan.networks.length > 0 ? 1 + (k % plan.networks.length) : otherNetId,
+      allocated: true,
+      leased: true,
+      reserved: false,
+      ...(newton ? { instance_uuid: uuid, host: null, virtual_interface_id: null } : { instance_id: id }),
+    });
+    return id;
+  };
+  const floating = (address: string, host: string, fixedId: number | null, deleted: boolean): number => {
+    const id = floatingIps.length + 1;
+    floatingIps.push({
+      ...base,
+      id,
+      deleted: deleted ? gone(id) : live,
+      address,
+      fixed_ip_id: fixedId,
+      project_id: fixedId === null ? null : 'lab-project',
+      host,
+      ...(newton ? { auto_assigned: false, pool: 'public', interface: null } : {}),
+    });
+    return id;
+  };
+  for (const a of plan.floating) floating(a, NOVA_HOST, fixedFor(), false);
+  for (let i = 1; i <= 3; i++) distractors.push(`floating_ips.id=${floating(`${DISTRACTOR_NET}.${i}`, OTHER_HOST, fixedFor(), false)} (host ${OTHER_HOST})`);
+  distractors.push(`floating_ips.id=${floating(`${DISTRACTOR_NET}.10`, NOVA_HOST, fixedFor(), true)} (deleted)`);
+  const spare = spareFloatingIp(plan);
+  distractors.push(`floating_ips.id=${floating(spare, NOVA_HOST, null, false)} (unassociated)`);
+
+  const services = [NOVA_HOST, OTHER_HOST].map((host, i) => ({ ...base, id: i + 1, deleted: live, host, binary: 'nova-network', topic: 'network', report_count: 100 + i, disabled: false }));
+  return { rows: { networks, instances, fixed_ips: fixedIps, floating_ips: floatingIps, services }, distractors, spareFloating: spare };
+}
+
+/** What nova-garp's reader selects from these rows for `host` (readNovaRows' filter, in memory). */
+export function selectHostRows(rows: LabRows, host: string): { floatingIps: Array<{ id: number; address: string; interface?: string | null }>; networks: Array<{ id: number; bridge: string; gateway: string; gateway_v6?: string | null; dhcp_server?: string | null; multi_host?: boolean | null }> } {
+  const liveRow = (r: Record<string, unknown>): boolean => r.deleted === 0 || r.deleted === false;
+  return {
+    floatingIps: rows.floating_ips.filter((r) => r.host === host && r.fixed_ip_id !== null && liveRow(r)) as Array<{ id: number; address: string; interface?: string | null }>,
+    networks: rows.networks.filter((r) => r.host === host && liveRow(r)) as Array<{ id: number; bridge: string; gateway: string }>,
+  };
+}
+
+export class LabDatabaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabDatabaseError';
+  }
+}
+
+export interface LabDatabaseSummary {
+  shape: Shape;
+  applied: string[];
+  replaced: boolean;
+  rows: Record<LabTable, number>;
+  distractors: string[];
+  spareFloating: string;
+}
+
+/**
+ * Creates the database when needed, migrates it to `shape` and replaces nova's rows with the
+ * lab's. Rows from an earlier lab run (or `nova-garp db seed --host network-ha`) are replaced;
+ * a database with other nova rows is refused, so a real nova database is never emptied.
+ */
+export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, plan: AddressPlan, timeoutMs = 5000): Promise<LabDatabaseSummary> {
+  const { database: _omit, ...serverOpts } = mysql2Options(url, timeoutMs);
+  const admin = await mysql.createConnection(serverOpts);
+  try {
+    await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(url.database)} CHARACTER SET utf8`);
+  } finally {
+    await admin.end();
+  }
+  const handle = openNovaDb(url, { connectTimeoutMs: timeoutMs, readOnly: false });
+  try {
+    const db = handle.db;
+    const { applied } = await migrateToShape(db, shape);
+    const existing = await db.selectFrom('floating_ips').select('id').limit(1).execute();
+    const existingNets = await db.selectFrom('networks').select('id').limit(1).execute();
+    let replaced = false;
+    if (existing.length > 0 || existingNets.length > 0) {
+      const ours = await db.selectFrom('services').select('id').where('host', '=', NOVA_HOST).where('binary', '=', 'nova-network').limit(1).execute();
+      if (ours.length === 0) {
+        throw new LabDatabaseError(`${url.redacted} already has nova rows that no lab run wrote (no nova-network service for host ${NOVA_HOST}); use another database`);
+      }
+      for (const t of DELETE_ORDER) await db.deleteFrom(t).execute();
+      replaced = true;
+    }
+    const set = labRows(plan, shape);
+    for (const t of INSERT_ORDER) {
+      const rows = set.rows[t];
+      for (let i = 0; i < rows.length; i += 500) {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are shaped per release at run time
+        await db.insertInto(t as keyof NovaDatabase).values(rows.slice(i, i + 500) as any).execute();
+      }
+    }
+    const rows = Object.fromEntries(INSERT_ORDER.map((t) => [t, set.rows[t].length])) as Record<LabTable, number>;
+    return { shape, applied, replaced, rows, distractors: set.distractors, spareFloating: set.spareFloating };
+  } finally {
+    await handle.close();
+  }
+}
