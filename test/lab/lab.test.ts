@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, missingMysql } from '../helpers/mysql.js';
+import { broker, missingBroker } from '../helpers/rabbitmq.js';
 import { listNamespaces } from '../../src/netns/namespaces.js';
 
 const enabled = requirement('failover lab', missingRoot());
+const withBackends = enabled && requirement('failover lab with --db and --amqp', (await missingMysql()) ?? (await missingBroker()));
 
 interface Figures {
   median: number;
@@ -44,6 +48,38 @@ describe.runIf(enabled)('nova-garp lab', () => {
     180_000,
   );
 
+  it.runIf(withBackends)(
+    'with --db and --amqp the sidecar reads the lab database through the relay and consumes from RabbitMQ',
+    async () => {
+      const db = await createTestDatabase('lab');
+      const b = await broker();
+      try {
+        const r = await runCli(null, ['lab', '--modes', 'nova-garp', '--floating-ips', '5', '--db', db.url, '--amqp', b.url, '--json'], { timeoutMs: 60_000 });
+        const prefix = /namespace prefix (nglab-[0-9a-f]+-)/.exec(r.stderr)?.[1];
+        expect(prefix, r.stderr).toBeDefined();
+        expect(listNamespaces(prefix!)).toEqual([]);
+        // The management veth's root end is gone too.
+        expect(execFileSync('ip', ['-o', 'link', 'show']).toString()).not.toContain(`ngm${prefix!.slice(6, 12)}`);
+        expect(r.code, r.stderr).toBe(0);
+        // Rows written, distractors named; the run itself fails unless GET /v1/status says database.ok
+        // and an inventory "database ..." equal to the plan's targets.
+        expect(r.stderr).toMatch(/newton-shaped .*10 floating_ips.*\(unassociated\)/);
+        expect(r.stderr).toMatch(/sidecar inventory from the database mysql:\/\/\S+ \(newton schema\) at \S+: 8 targets, exactly the lab's/);
+        expect(r.stderr).toMatch(/sidecar RabbitMQ: consuming network\.network-ha.* on nglab-[0-9a-f]+-0 /);
+        expect(r.stderr).toMatch(/AMQP associate_floating_ip \(Cactus cast\) for 172\.20\.1\.6, then bound: announced by the sidecar/);
+        const out = JSON.parse(r.stdout) as { modes: ModeJson[] };
+        expect(out.modes).toHaveLength(1);
+        const garp = out.modes[0]!;
+        expect(garp).toMatchObject({ mode: 'nova-garp', deadtimeS: 2, addresses: 8, probeIntervalMs: 20, capped: false });
+        expect(garp.overheadS.max, r.stderr).toBeLessThan(1);
+        expect(garp.disconnectionS.median).toBeGreaterThanOrEqual(2);
+      } finally {
+        await db.drop();
+      }
+    },
+    70_000,
+  );
+
   it('refuses to run without root, and says why', async () => {
     const r = await runCli(null, ['lab', '--modes', 'none'], { prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] });
     expect(r.code).toBe(2);
@@ -55,8 +91,22 @@ describe.runIf(enabled)('nova-garp lab', () => {
     const bad = await runCli(null, ['lab', '--modes', 'none,garp']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown mode 'garp'/);
+    const shapeAlone = await runCli(null, ['lab', '--db-shape', 'cactus']);
+    expect(shapeAlone.code).toBe(2);
+    expect(shapeAlone.stderr).toMatch(/--db-shape needs --db/);
+    const badShape = await runCli(null, ['lab', '--db', 'mysql://root@127.0.0.1/x', '--db-shape', 'folsom']);
+    expect(badShape.code).toBe(2);
+    expect(badShape.stderr).toMatch(/--db-shape must be cactus or newton/);
+    const notGarp = await runCli(null, ['lab', '--modes', 'none', '--amqp', 'amqp://guest:guest@127.0.0.1:5672/']);
+    expect(notGarp.code).toBe(2);
+    expect(notGarp.stderr).toMatch(/for the nova-garp mode/);
+    const sqlite = await runCli(null, ['lab', '--db', 'sqlite:///nova.sqlite']);
+    expect(sqlite.code).toBe(2);
+    expect(sqlite.stderr).toMatch(/--db: .*not supported/);
     const help = await runCli(null, ['lab', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--max-wait S/);
+    expect(help.stdout).toMatch(/--db URL/);
+    expect(help.stdout).toMatch(/--amqp URL/);
   });
 });
