@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { run } from '../netns/shell.js';
 import type { DatabaseUrl } from '../nova/database-url.js';
@@ -77,16 +78,25 @@ export function managementPlan(prefix: string): { rootIf: string; nsIf: string; 
 /** The management veth and the relays that ride on it; `close()` removes both. */
 export class ManagementLink {
   private readonly relays: TcpRelay[] = [];
+  /** Signal or process.exit while the link exists: remove it synchronously. */
+  private readonly onExit = (): void => void spawnSync('ip', ['link', 'del', this.rootIf], { stdio: 'ignore' });
 
   private constructor(
     readonly rootIf: string,
     readonly rootIp: string,
-  ) {}
+  ) {
+    process.on('exit', this.onExit);
+  }
 
   static async create(prefix: string, standbyNs: string): Promise<ManagementLink> {
     const p = managementPlan(prefix);
-    await run(['ip', 'link', 'add', p.rootIf, 'type', 'veth', 'peer', 'name', p.nsIf, 'netns', standbyNs]);
     const link = new ManagementLink(p.rootIf, p.rootIp);
+    try {
+      await run(['ip', 'link', 'add', p.rootIf, 'type', 'veth', 'peer', 'name', p.nsIf, 'netns', standbyNs]);
+    } catch (err) {
+      process.removeListener('exit', link.onExit);
+      throw err;
+    }
     try {
       await run(['ip', 'address', 'add', `${p.rootIp}/30`, 'dev', p.rootIf]);
       await run(['ip', 'link', 'set', p.rootIf, 'up']);
@@ -106,6 +116,7 @@ export class ManagementLink {
   }
 
   async close(): Promise<void> {
+    process.removeListener('exit', this.onExit);
     for (const r of this.relays.splice(0)) await r.close().catch(() => undefined);
     // Deleting either end removes the pair; the standby's namespace may already be gone.
     await run(['ip', 'link', 'del', this.rootIf]).catch(() => undefined);

@@ -48,6 +48,16 @@ function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
   });
 }
 
+/**
+ * A child must not outlive the lab, also when a signal ends it while the child is starting (a
+ * process in a deleted namespace keeps that namespace, and its veths, alive).
+ */
+function killOnExit(child: ChildProcess): void {
+  const kill = (): void => void child.kill('SIGKILL');
+  process.on('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+}
+
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -89,6 +99,7 @@ export class LabSidecar {
     // The lab's sidecar reads only what the lab gives it, whatever the caller's NOVA_GARP_* say.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVA_GARP_')));
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+    killOnExit(child);
     const s = new LabSidecar(child, socketPath);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`nova-garp serve did not log "ready" within 20 s:\n${s.tail.join('\n')}`)), 20_000);
@@ -176,6 +187,7 @@ export class HookProcess {
   static async start(standbyNs: string, socketPath: string): Promise<HookProcess> {
     const script = HOOK_SCRIPT(join(REPO_ROOT, 'patches'), socketPath);
     const child = spawn('ip', ['netns', 'exec', standbyNs, 'python3', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    killOnExit(child);
     const h = new HookProcess(child);
     await h.waitFor('ready', 20_000);
     return h;
