@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { parseIp } from '../net/ip-address.js';
 import { parseMac } from '../frames/mac.js';
 import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
-import { InterfaceSender } from './interface-sender.js';
-import { roundFrames, type PlannedAddress, type ScheduleOptions, type FrameKind } from './schedule.js';
+import { InterfaceSender, type SendReport } from './interface-sender.js';
+import type { FrameContext } from './frame-factory.js';
+import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
 
 export interface AnnounceJob {
   ifname: string;
@@ -54,6 +55,24 @@ export interface Announcement {
   cancel(): void;
 }
 
+function emptyResult(ifname: string): AnnounceResult {
+  return {
+    interface: ifname,
+    announced: [],
+    skipped: [],
+    dropped: [],
+    frames: 0,
+    framesByKind: { 'garp-request': 0, 'garp-reply': 0, 'directed-request': 0, na: 0 },
+    firstRoundMs: null,
+    triggerToFirstFrameMs: null,
+    triggerToFirstRoundDoneMs: null,
+    rounds: [],
+    errors: [],
+  };
+}
+
+const ETHERNET_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
 /** Reads one link's state; round 0 may be served from a cache, later rounds should re-read. */
 export type LinkReader = (ifname: string, round: number) => Promise<LinkInfo | undefined>;
 
@@ -78,6 +97,8 @@ const readLinkFresh: LinkReader = async (ifname) => (await readInterfaces(ifname
 export function unboundReason(link: LinkInfo | undefined, ifname: string, address: string, index?: ReadonlyMap<string, LinkAddress>): string | null {
   if (link === undefined) return `interface ${ifname} does not exist`;
   if (!link.up) return `interface ${ifname} is down`;
+  // tun, wireguard, ipip, InfiniBand: no Ethernet header to put an ARP or NA frame in.
+  if (!ETHERNET_MAC.test(link.mac)) return `interface ${ifname} has no Ethernet address ('${link.mac}')`;
   const a = index !== undefined ? index.get(address) : link.addresses.find((x) => x.address === address);
   if (a === undefined) return `not bound on ${ifname}`;
   if (a.tentative) return `tentative on ${ifname} (IPv6 duplicate address detection has not finished)`;
@@ -99,10 +120,14 @@ export class Announcer {
     const withdrawn = new Map<string, string>();
     let firstRoundDone!: (r: AnnounceResult) => void;
     const firstRound = new Promise<AnnounceResult>((resolve) => (firstRoundDone = resolve));
-    const done = this.run(job, controller.signal, withdrawn, (r) => firstRoundDone(structuredClone(r))).then((r) => {
-      firstRoundDone(structuredClone(r));
-      return r;
-    });
+    // Never rejects: whatever goes wrong in a job is reported in its result, so no caller can
+    // leave a rejection unhandled or wait forever for round 1.
+    const done = this.run(job, controller.signal, withdrawn, (r) => firstRoundDone(structuredClone(r)))
+      .catch((err: unknown): AnnounceResult => ({ ...emptyResult(job.ifname), errors: [`announcing on ${job.ifname} failed: ${(err as Error).message ?? String(err)}`] }))
+      .then((r) => {
+        firstRoundDone(structuredClone(r));
+        return r;
+      });
     return {
       firstRound,
       done,
@@ -118,6 +143,13 @@ export class Announcer {
     const key = `${link.name}/${link.ifindex}/${maxPps ?? 'line'}`;
     let s = this.senders.get(key);
     if (s === undefined) {
+      // A recreated bridge has a new ifindex: the old socket and its native slots go with it.
+      for (const [k, old] of this.senders) {
+        if (k.startsWith(`${link.name}/`) && !k.startsWith(`${link.name}/${link.ifindex}/`)) {
+          old.close();
+          this.senders.delete(k);
+        }
+      }
       s = new InterfaceSender(link.name, link.ifindex, maxPps);
       this.senders.set(key, s);
     }
@@ -125,19 +157,7 @@ export class Announcer {
   }
 
   private async run(job: AnnounceJob, signal: AbortSignal, withdrawn: Map<string, string>, onFirstRound: (r: AnnounceResult) => void): Promise<AnnounceResult> {
-    const result: AnnounceResult = {
-      interface: job.ifname,
-      announced: [],
-      skipped: [],
-      dropped: [],
-      frames: 0,
-      framesByKind: { 'garp-request': 0, 'garp-reply': 0, 'directed-request': 0, na: 0 },
-      firstRoundMs: null,
-      triggerToFirstFrameMs: null,
-      triggerToFirstRoundDoneMs: null,
-      rounds: [],
-      errors: [],
-    };
+    const result = emptyResult(job.ifname);
     const wanted: PlannedAddress[] = [];
     const bytesOf = new Map<string, Uint8Array>();
     const seen = new Set<string>();
@@ -198,8 +218,8 @@ export class Announcer {
       const ctx = { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router };
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
-      const report = await sender.send(planned, bytesOf, ctx, signal);
-      for (let i = 0; i < report.sent; i++) result.framesByKind[planned[i]!.kind]++;
+      const { report, sent } = await this.sendRound(sender, planned, bytesOf, ctx, job.schedule.maxPps, withdrawn, signal);
+      for (const p of sent) result.framesByKind[p.kind]++;
       result.frames += report.sent;
       result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
       if (round === 0) {
@@ -211,7 +231,7 @@ export class Announcer {
           }
         }
         // An address counts as announced once its first frame went out (breadth-first order).
-        const reached = new Set(planned.slice(0, report.sent).map((p) => p.address));
+        const reached = new Set(sent.map((p) => p.address));
         result.announced = active.filter((a) => reached.has(a.address)).map((a) => a.address);
       }
       if (report.error !== null) {
@@ -221,6 +241,36 @@ export class Announcer {
       if (round === 0) onFirstRound(result);
     }
     return result;
+  }
+
+  /**
+   * A paced round can last minutes: it goes out a second's worth of frames at a time, and an
+   * address withdrawn meanwhile (disassociated, unbound) is left out of the rest.
+   */
+  private async sendRound(
+    sender: InterfaceSender,
+    planned: readonly PlannedFrame[],
+    bytesOf: ReadonlyMap<string, Uint8Array>,
+    ctx: FrameContext,
+    maxPps: number | null,
+    withdrawn: ReadonlyMap<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ report: SendReport; sent: PlannedFrame[] }> {
+    const step = maxPps === null ? planned.length : Math.max(1, maxPps);
+    const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+    const sent: PlannedFrame[] = [];
+    for (let i = 0; i < planned.length && total.error === null; i += step) {
+      const part = planned.slice(i, i + step).filter((p) => !withdrawn.has(p.address));
+      if (part.length === 0) continue;
+      const r = await sender.send(part, bytesOf, ctx, signal);
+      if (Number.isNaN(total.firstSentAt)) total.firstSentAt = r.firstSentAt;
+      if (r.sent > 0) total.lastSentAt = r.lastSentAt;
+      total.sent += r.sent;
+      total.retries += r.retries;
+      total.error = r.error;
+      sent.push(...part.slice(0, r.sent));
+    }
+    return { report: total, sent };
   }
 
   close(): void {

@@ -10,6 +10,8 @@ export type FrameKind = 'garp-request' | 'garp-reply' | 'directed-request' | 'na
  * once more for receivers that were busy or lost a frame.
  */
 export const DEFAULT_ROUND_OFFSETS_MS: readonly number[] = [0, 1100, 3000];
+/** Backed-off rounds are at most this far apart (and timers stay far below Node's 2^31 ms limit). */
+export const MAX_BACKOFF_GAP_MS = 60_000;
 /** Linux (pre-4.12) ignores updates within this long of the previous one; RFC 4861 wants NAs ≥ 1 s apart. */
 export const LOCKTIME_MS = 1000;
 
@@ -43,7 +45,7 @@ export function roundOffsets(rounds: number, intervalMs?: number): number[] {
   while (out.length < rounds) {
     const last = out[out.length - 1]!;
     const gap = last - out[out.length - 2]!;
-    out.push(last + gap * 2);
+    out.push(last + Math.min(gap * 2, MAX_BACKOFF_GAP_MS));
   }
   return out;
 }

@@ -37,13 +37,15 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   private child: ChildProcess | null = null;
   private stopped = false;
   private resyncing: Promise<void> | null = null;
+  /** Monitor lines seen while a dump runs: the dump may predate them, so they are replayed on it. */
+  private duringDump: string[] | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
 
   async start(): Promise<void> {
     this.spawnMonitor();
     // Monitor first, then the dump: an address added in between is seen by at least one of them.
     // The first dump is the baseline, not news: it emits nothing.
-    this.links = new Map([...(await readInterfaces())].map(([n, l]) => [n, watched(l)]));
+    await this.resync('start', false);
   }
 
   /** The link as last seen; the object is not mutated afterwards (a change makes a new one). */
@@ -61,18 +63,29 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     return a !== undefined && !a.tentative;
   }
 
-  /** Full re-read; emits `bound`/`unbound` for every difference. Concurrent calls share one read. */
-  resync(why: string): Promise<void> {
+  /**
+   * Full re-read; emits `bound`/`unbound` for every difference. Concurrent calls share one read.
+   * Events that arrive while `ip` dumps are applied at once (readers stay current) and replayed
+   * onto the dump afterwards (it may have been taken before them): applying an add or a delete
+   * twice is harmless, losing one is not.
+   */
+  resync(why: string, emit = true): Promise<void> {
     this.resyncing ??= (async () => {
+      this.duringDump = [];
       try {
         const fresh = await readInterfaces();
         const before = this.boundSet();
+        const replay = this.duringDump;
+        this.duringDump = null;
         this.links = new Map([...fresh].map(([n, l]) => [n, watched(l)]));
-        const after = this.boundSet();
+        for (const line of replay) this.apply(line, false);
         this.emit('resync', why);
+        if (!emit) return;
+        const after = this.boundSet();
         for (const [key, ev] of after) if (!before.has(key)) this.emit('bound', ev);
         for (const [key, ev] of before) if (!after.has(key)) this.emit('unbound', ev);
       } finally {
+        this.duringDump = null;
         this.resyncing = null;
       }
     })();
@@ -91,7 +104,10 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   private spawnMonitor(): void {
     const child = spawn('ip', ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      this.duringDump?.push(line);
+      this.apply(line, true);
+    });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       // "No buffer space available": the kernel dropped events for us; only a dump is trustworthy.
       this.resync(`monitor: ${line}`).catch((e: Error) => this.emit('error', e));
@@ -106,7 +122,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     });
   }
 
-  private onLine(line: string): void {
+  private apply(line: string, emit: boolean): void {
     const ev = parseMonitorLine(line);
     if (ev === null) return;
     if (ev.type === 'link') {
@@ -121,7 +137,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
       }
       const wasUp = cur.up;
       Object.assign(cur, { ifindex: ev.ifindex, mac: ev.mac ?? cur.mac, up: ev.up, carrier: ev.carrier, snapshot: null });
-      if (!wasUp && ev.up) for (const a of cur.addresses.values()) if (!a.tentative) this.emit('bound', { ifname: ev.ifname, address: a.address });
+      if (emit && !wasUp && ev.up) for (const a of cur.addresses.values()) if (!a.tentative) this.emit('bound', { ifname: ev.ifname, address: a.address });
       return;
     }
     const link = this.links.get(ev.ifname);
@@ -134,11 +150,11 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     link.snapshot = null;
     if (ev.deleted) {
       link.addresses.delete(ev.address);
-      if (was) this.emit('unbound', { ifname: ev.ifname, address: ev.address });
+      if (emit && was) this.emit('unbound', { ifname: ev.ifname, address: ev.address });
       return;
     }
     link.addresses.set(ev.address, { family: ev.family, address: ev.address, prefixlen: ev.prefixlen, tentative: ev.tentative });
-    if (!was && !ev.tentative && link.up) this.emit('bound', { ifname: ev.ifname, address: ev.address });
+    if (emit && !was && !ev.tentative && link.up) this.emit('bound', { ifname: ev.ifname, address: ev.address });
   }
 
   stop(): void {

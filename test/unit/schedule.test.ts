@@ -16,6 +16,8 @@ describe('round offsets', () => {
   it('backs off past the defaults and spaces evenly with an interval', () => {
     expect(roundOffsets(5)).toEqual([0, 1100, 3000, 6800, 14400]);
     expect(roundOffsets(3, 250)).toEqual([0, 250, 500]);
+    const many = roundOffsets(100);
+    expect(Math.max(...many.slice(1).map((o, i) => o - many[i]!))).toBe(60_000);
   });
   it('rejects nonsense', () => {
     expect(() => roundOffsets(0)).toThrow();
