@@ -133,8 +133,15 @@ export function deriveTargets(config: TargetConfig, rows: NovaRows): Derived {
   c.add('routing_source', config.routingSourceIp, publicInterface, 'nova.conf routing_source_ip', null);
   for (const n of rows.networks) addNetwork(c, n);
   for (const f of rows.floatingIps) {
-    const own = (f.interface ?? '').trim();
-    c.add('floating', f.address, own === '' ? publicInterface : own, `floating_ips.id=${f.id}`, null);
+    // nova binds a floating IP on `public_interface or floating_ip.interface` (Folsom's
+    // init_host_floating_ips, Newton's associate path): the row's own interface only counts when
+    // public_interface is configured empty.
+    const iface = publicInterface !== '' ? publicInterface : (f.interface ?? '').trim();
+    if (iface === '') {
+      c.skip(`floating_ips.id=${f.id}`, 'public_interface is empty and the row names no interface');
+      continue;
+    }
+    c.add('floating', f.address, iface, `floating_ips.id=${f.id}`, null);
   }
   return { targets: c.targets, skipped: c.skipped };
 }

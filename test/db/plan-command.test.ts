@@ -95,7 +95,9 @@ describe.runIf(run)('nova-garp plan against real databases', () => {
     expect(plan).toMatchObject({ host: 'network-1', source: 'db', schema: 'newton' });
     expect(countKinds(plan)).toEqual({ routing_source: 1, floating: summary.expected.floating, gateway: summary.expected.gateway, gateway_v6: summary.expected.gatewayV6 });
     expect(plan.targets[0]).toMatchObject({ kind: 'routing_source', address: '10.0.0.11', interface: 'bond0' });
-    expect(plan.targets.filter((t) => t.kind === 'floating' && t.interface !== 'bond0')).toHaveLength(summary.expected.floatingOnOverride);
+    // public_interface (bond0) wins over floating_ips.interface, as in nova.
+    expect(summary.expected.floatingOnOverride).toBeGreaterThan(0);
+    expect(plan.targets.filter((t) => t.kind === 'floating' && t.interface !== 'bond0')).toHaveLength(0);
 
     await dbs.pop()?.drop();
     const fallback = await cli(args);

@@ -25,7 +25,7 @@ describe('target derivation', () => {
       { kind: 'gateway', address: '10.0.1.1', interface: 'br101' },
       { kind: 'gateway', address: '10.0.1.4', interface: 'br101' },
       { kind: 'floating', address: '203.0.113.7', interface: 'eth0' },
-      { kind: 'floating', address: '203.0.113.8', interface: 'eth1' },
+      { kind: 'floating', address: '203.0.113.8', interface: 'eth0' }, // public_interface wins, as in nova
       { kind: 'floating', address: '203.0.113.9', interface: 'eth0' },
       { kind: 'floating', address: '203.0.113.10', interface: 'eth0' },
     ]);
@@ -52,7 +52,8 @@ describe('target derivation', () => {
         { id: 7, address: '198.51.100.2' },
       ],
     });
-    expect(d.targets.map((t) => t.address)).toEqual(['192.0.2.2', '10.0.5.1', '198.51.100.2']);
+    // Row 6 names an alias label as its interface; public_interface wins, so it is announced on eth0.
+    expect(d.targets.map((t) => t.address)).toEqual(['192.0.2.2', '10.0.5.1', '198.51.100.1', '198.51.100.2']);
     expect(d.skipped.map((s) => s.source)).toEqual([
       'networks.id=1',
       'networks.id=2',
@@ -66,23 +67,33 @@ describe('target derivation', () => {
       'floating_ips.id=3',
       'floating_ips.id=4',
       'floating_ips.id=5',
-      'floating_ips.id=6',
     ]);
     expect(d.skipped.find((s) => s.source === 'networks.id=6')?.reason).toMatch(/multi_host/);
   });
 
+  it('uses floating_ips.interface only when public_interface is empty, as nova does', () => {
+    const d = deriveTargets(
+      { routingSourceIp: '192.0.2.2', publicInterface: '' },
+      { networks: [], floatingIps: [{ id: 1, address: '203.0.113.1', interface: 'eth1' }, { id: 2, address: '203.0.113.2', interface: null }] },
+    );
+    expect(d.targets.filter((t) => t.kind === 'floating')).toEqual([{ kind: 'floating', address: '203.0.113.1', interface: 'eth1' }]);
+    expect(d.skipped.find((s) => s.source === 'floating_ips.id=2')?.reason).toMatch(/public_interface is empty/);
+  });
+
   it('dedupes canonical duplicates and reports the same address claimed on two interfaces', () => {
-    const d = deriveTargets(config, {
-      networks: [],
-      floatingIps: [
-        { id: 1, address: '203.0.113.1' },
-        { id: 2, address: '203.0.113.1' },
-        { id: 3, address: '203.0.113.1', interface: 'eth1' },
-        { id: 4, address: '192.0.2.2' },
-      ],
-    });
-    expect(d.targets).toHaveLength(2);
-    expect(d.skipped).toEqual([{ source: 'floating_ips.id=3', reason: '203.0.113.1 is already a floating target on eth0' }]);
+    const d = deriveTargets(
+      { routingSourceIp: '192.0.2.2', publicInterface: '' },
+      {
+        networks: [],
+        floatingIps: [
+          { id: 1, address: '203.0.113.1', interface: 'eth0' },
+          { id: 2, address: '203.0.113.1', interface: 'eth0' },
+          { id: 3, address: '203.0.113.1', interface: 'eth1' },
+        ],
+      },
+    );
+    expect(d.targets.filter((t) => t.kind === 'floating')).toHaveLength(1);
+    expect(d.skipped).toContainEqual({ source: 'floating_ips.id=3', reason: '203.0.113.1 is already a floating target on eth0' });
   });
 
   it('routing source from nova.conf alone, and a bad one is skipped, not fatal', () => {
