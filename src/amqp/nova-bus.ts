@@ -65,9 +65,14 @@ export class NovaBus {
   }
 
   private async subscribe(model: ChannelModel): Promise<void> {
-    await ensureTopicExchange(model, this.opts.exchange);
+    await checkNovaExchange(model, this.opts.exchange);
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
+    // The broker can close a channel and keep the connection (queue deleted by an operator,
+    // policy change): without the consumer the connection is useless, so close it and reconnect.
+    ch.on('close', () => {
+      if (!this.stopped && this.model === model) void model.close().catch(() => undefined);
+    });
     await ch.assertExchange(REANNOUNCE_FANOUT, 'fanout', { durable: false, autoDelete: false });
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     for (const key of this.opts.routingKeys) await ch.bindQueue(queue, this.opts.exchange, key);
@@ -101,29 +106,27 @@ export class NovaBus {
 }
 
 /**
- * nova declares its exchange (topic, non-durable by default). Re-declaring with other flags would
- * be refused and close the channel, so check first on a throw-away channel and declare nova's
- * defaults only when it does not exist yet (the sidecar may start before nova-network).
+ * The exchange is nova's: nova-network declares it with its own durability setting
+ * (`rabbit_durable_queues` / `amqp_durable_queues`), and a declaration with other flags would make
+ * nova's own declare fail. So it is only ever checked, passively; while it does not exist the
+ * connection attempt fails and is retried with backoff, like any other broker trouble.
  */
-async function ensureTopicExchange(model: ChannelModel, name: string): Promise<void> {
+async function checkNovaExchange(model: ChannelModel, name: string): Promise<void> {
   const probe: Channel = await model.createChannel();
   probe.on('error', () => undefined);
   try {
     await probe.checkExchange(name);
-    await probe.close();
   } catch {
-    const ch = await model.createChannel();
-    ch.on('error', () => undefined);
-    await ch.assertExchange(name, 'topic', { durable: false, autoDelete: false });
-    await ch.close();
+    throw new Error(`exchange '${name}' does not exist on the broker yet (nova declares it; is control_exchange right?)`);
   }
+  await probe.close().catch(() => undefined);
 }
 
 /** Publishes one message (the remote reannounce path); opens and closes its own connection. */
 export async function publishOnce(url: string, exchange: string, exchangeType: 'topic' | 'fanout', routingKey: string, body: unknown, timeoutMs = 5000): Promise<void> {
   const model = await amqp.connect(url, { timeout: timeoutMs });
   try {
-    if (exchangeType === 'topic') await ensureTopicExchange(model, exchange);
+    if (exchangeType === 'topic') await checkNovaExchange(model, exchange);
     const ch = await model.createConfirmChannel();
     if (exchangeType === 'fanout') await ch.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
     ch.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), { contentType: 'application/json' });

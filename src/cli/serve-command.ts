@@ -6,6 +6,7 @@ import { SETTINGS_HELP, SETTINGS_OPTIONS, loadSettings, overridesFromFlags, type
 import { DEFAULT_STATE_DIR } from '../state/snapshot.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
 import { Sidecar } from '../sidecar/sidecar.js';
+import { resolveGroup } from '../sidecar/group-id.js';
 import { createLogger } from '../log.js';
 
 const HELP = `Usage: nova-garp serve [options]
@@ -23,6 +24,8 @@ Sidecar options:
       --state-dir DIR       snapshot directory (default ${DEFAULT_STATE_DIR}) [NOVA_GARP_STATE_DIR]
       --control-socket P    unix socket for the hook and reannounce (default ${DEFAULT_CONTROL_SOCKET})
                             [NOVA_GARP_CONTROL_SOCKET]
+      --control-group G     group owning the control socket, so nova-network's hook may connect
+                            (default: 'nova' when that group exists) [NOVA_GARP_CONTROL_GROUP]
       --metrics-listen H:P  Prometheus endpoint (default 127.0.0.1:9469; 'off' disables)
       --inventory FILE      static inventory instead of nova's database:
                             {"targets":[{"kind":"floating","address":"…","interface":"eth0"}]}
@@ -36,13 +39,14 @@ Sidecar options:
       --log-level L         pino level: debug, info, warn, error (default info) [NOVA_GARP_LOG_LEVEL]
 Announcement schedule:
 ${SCHEDULE_HELP}
-                            (default yes: a nova-network host forwards for its instances)
+                            (serve: yes unless 'no' — a nova-network host forwards for its instances)
 nova.conf and its overrides (flags beat NOVA_GARP_* variables, which beat nova.conf):
 ${SETTINGS_HELP}`;
 
 interface Values extends ScheduleValues {
   'state-dir'?: string;
   'control-socket'?: string;
+  'control-group'?: string;
   'metrics-listen'?: string;
   inventory?: string;
   'db-timeout-ms'?: string;
@@ -63,6 +67,7 @@ export const serveCommand: Command = {
       ...SCHEDULE_OPTIONS,
       'state-dir': { type: 'string' },
       'control-socket': { type: 'string' },
+      'control-group': { type: 'string' },
       'metrics-listen': { type: 'string' },
       inventory: { type: 'string' },
       'db-timeout-ms': { type: 'string' },
@@ -94,12 +99,19 @@ export const serveCommand: Command = {
     const { schedule, naRouter } = scheduleFromFlags(values);
     const announceOnStart = values['announce-on-start'] ?? 'yes';
     if (announceOnStart !== 'yes' && announceOnStart !== 'no') throw new UsageError(`--announce-on-start must be yes or no, got '${announceOnStart}'`);
+    let controlGroup;
+    try {
+      controlGroup = await resolveGroup(values['control-group'] ?? env.NOVA_GARP_CONTROL_GROUP);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const metricsListen = values['metrics-listen'] ?? env.NOVA_GARP_METRICS_LISTEN ?? '127.0.0.1:9469';
     const sidecar = new Sidecar(
       {
         settings,
         stateDir: values['state-dir'] ?? env.NOVA_GARP_STATE_DIR ?? DEFAULT_STATE_DIR,
         controlSocket: values['control-socket'] ?? env.NOVA_GARP_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET,
+        controlGid: controlGroup.gid,
         metricsListen: metricsListen === 'off' ? null : metricsListen,
         inventoryFile: values.inventory ?? null,
         schedule: { ...schedule, router: naRouter !== 'no' },

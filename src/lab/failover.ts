@@ -93,6 +93,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
           const r = b.amqp.rabbit;
           const via = await mgmt.relay(r.hosts[0]!);
           conf.rabbit = { host: via.host, port: via.port, userid: r.userid, password: r.password, virtualHost: r.virtualHost, controlExchange: labExchange(prefix) };
+          // nova-network declares its topic exchange; the sidecar only ever checks that it exists.
+          await declareNovaExchange(b, labExchange(prefix));
         }
         progress(`${mode}: management link ${mgmt.rootIf} (${mgmt.rootIp}) into the standby, relaying to${b.db === null ? '' : ` the database ${b.db.url.redacted}`}${b.amqp === null ? '' : `${b.db === null ? '' : ' and'} RabbitMQ ${b.amqp.redacted}`}`);
       }
@@ -256,6 +258,18 @@ async function amqpAssociate(sidecar: LabSidecar, topo: Topology, b: LabBackends
   const burst = hit();
   if (burst === undefined) return `AMQP associate_floating_ip (Cactus cast) for ${spare}: NOT announced by the sidecar within 5 s`;
   return `AMQP associate_floating_ip (Cactus cast) for ${spare}, then bound: announced by the sidecar within ${Math.round(monotonicMs() - sent)} ms of the cast (${burstText(burst)})`;
+}
+
+/** What nova-network's RPC layer declares at start (topic, non-durable by default). */
+async function declareNovaExchange(b: LabBackends, exchange: string): Promise<void> {
+  const c = await amqp.connect(amqpUrls(b.amqp!.rabbit)[0]!, { timeout: 3000 });
+  try {
+    const ch = await c.createChannel();
+    await ch.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+    await ch.close();
+  } finally {
+    await c.close().catch(() => undefined);
+  }
 }
 
 async function deleteExchange(b: LabBackends, exchange: string): Promise<void> {

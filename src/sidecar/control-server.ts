@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { RequestError, parseAnnounceRequest, parseEventRequest, type AnnounceRequest, type StartedEvent } from './announce-request.js';
@@ -53,7 +53,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** HTTP/1.1 over a unix socket: the hook's and `nova-garp reannounce`'s way in. */
-export async function startControlServer(path: string, handlers: ControlHandlers): Promise<Server> {
+export async function startControlServer(path: string, handlers: ControlHandlers, gid: number | null = null): Promise<Server> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
   const server = createServer((req, res) => {
@@ -99,6 +99,8 @@ export async function startControlServer(path: string, handlers: ControlHandlers
     server.listen(path, () => resolve());
   });
   await chmod(path, 0o660);
+  // nova-network (user nova) must be able to connect: the socket belongs to its group.
+  if (gid !== null) await chown(path, process.getuid?.() ?? 0, gid);
   return server;
 }
 

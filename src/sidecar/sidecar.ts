@@ -22,6 +22,8 @@ export interface SidecarConfig {
   settings: NovaSettings;
   stateDir: string;
   controlSocket: string;
+  /** Group owning the control socket (mode 0660), normally nova's; null leaves root's. */
+  controlGid: number | null;
   metricsListen: string | null;
   inventoryFile: string | null;
   schedule: ScheduleOptions;
@@ -83,6 +85,7 @@ export class Sidecar {
   private db: { url: string | null; ok: boolean | null; detail: string; at: string | null };
   private rabbit: { enabled: boolean; up: boolean; detail: string } = { enabled: false, up: false, detail: 'not started' };
   private rejectedLogged = 0;
+  private snapshotWrites: Promise<void> = Promise.resolve();
   private readonly rejectedCounts = { amqp: 0, control: 0 };
   readonly metrics = new Metrics();
 
@@ -107,7 +110,7 @@ export class Sidecar {
       announce: (req) => this.reannounce(req, 'reannounce'),
       status: () => this.status(),
       rejected: (reason) => this.rejected('control', reason, 'control request rejected'),
-    });
+    }, config.controlGid);
     this.watcher.on('bound', (ev) => this.onBound(ev));
     this.watcher.on('unbound', (ev) => this.onUnbound(ev));
     this.watcher.on('error', (err) => log.error({ err: err.message }, 'address watcher'));
@@ -146,7 +149,7 @@ export class Sidecar {
     for (const s of inv.skipped) this.log.warn({ row: s.source, reason: s.reason }, 'inventory row skipped');
     this.updateTargetGauges();
     // Targets that are gone from the inventory stop being repeated.
-    for (const k of before.keys()) if (!this.byKey.has(k)) this.dropEverywhere(before.get(k)!.address, 'removed from the inventory');
+    for (const [k, t] of before) if (!this.byKey.has(k)) this.dropTarget(t, 'removed from the inventory');
     return inv.targets.filter((t) => !before.has(key(t)));
   }
 
@@ -160,7 +163,7 @@ export class Sidecar {
       this.db = { ...this.db, ok: true, detail: `${r.inventory.targets.length} targets in ${Math.round(r.timings.totalMs)} ms`, at: new Date().toISOString() };
       this.metrics.databaseUp.set(1);
       this.metrics.snapshotAge.set(0);
-      writeSnapshot(config.stateDir, r.inventory).catch((err: Error) => this.log.error({ err: err.message, stateDir: config.stateDir }, 'cannot write snapshot'));
+      this.persist();
       this.log.info({ reason, targets: r.inventory.targets.length, added: added.length, ms: Math.round(r.timings.totalMs) }, 'inventory read from database');
       return added;
     } catch (err) {
@@ -213,11 +216,12 @@ export class Sidecar {
   }
 
   private onUnbound(ev: BoundEvent): void {
-    for (const [a, keys] of this.active) if (keys.has(key({ interface: ev.ifname, address: ev.address }))) a.drop(ev.address, `unbound from ${ev.ifname}`);
+    this.dropTarget({ interface: ev.ifname, address: ev.address }, `unbound from ${ev.ifname}`);
   }
 
-  private dropEverywhere(address: string, reason: string): void {
-    for (const [a, keys] of this.active) for (const k of keys) if (k.endsWith(`|${address}`)) a.drop(address, reason);
+  /** Stops the repeats of one target (its interface and address) in every running schedule. */
+  private dropTarget(t: { interface: string; address: string }, reason: string): void {
+    for (const [a, keys] of this.active) if (keys.has(key(t))) a.drop(t.address, reason);
   }
 
   /**
@@ -358,6 +362,15 @@ export class Sidecar {
       case 'associate': {
         const t: Target = { kind: 'floating', address: event.address, interface: event.interface ?? settings.publicInterface };
         const triggeredAt = performance.now();
+        if (routingKey === settings.networkTopic) {
+          // Folsom–Grizzly send the public call to the shared topic, and any network host may
+          // handle it: a hint only. It becomes a target if it gets bound here, else it is not ours.
+          if (!(await this.waitForBound(t.interface, t.address, this.config.bindWaitMs))) return;
+          this.addTarget(t);
+          this.log.info({ method: event.method, address: t.address, interface: t.interface, via: routingKey }, 'floating IP associated');
+          await this.burst([t], 'amqp-associate', triggeredAt);
+          return;
+        }
         this.addTarget(t);
         this.log.info({ method: event.method, address: t.address, interface: t.interface }, 'floating IP associated');
         if (await this.waitForBound(t.interface, t.address, this.config.bindWaitMs)) await this.burst([t], 'amqp-associate', triggeredAt);
@@ -406,10 +419,17 @@ export class Sidecar {
     this.persist();
   }
 
-  /** Changes learnt from RabbitMQ survive a restart while the database is away. */
+  /**
+   * Changes learnt from RabbitMQ survive a restart while the database is away. Writes run one at
+   * a time and each writes the inventory as it is when it starts, so the last one on disk is the
+   * latest (concurrent renames could otherwise land an older inventory last).
+   */
   private persist(): void {
-    if (this.inventory === null || this.config.inventoryFile !== null) return;
-    writeSnapshot(this.config.stateDir, this.inventory).catch((err: Error) => this.log.error({ err: err.message }, 'cannot write snapshot'));
+    if (this.config.inventoryFile !== null) return;
+    this.snapshotWrites = this.snapshotWrites.then(async () => {
+      if (this.inventory === null) return;
+      await writeSnapshot(this.config.stateDir, this.inventory).catch((err: Error) => this.log.error({ err: err.message, stateDir: this.config.stateDir }, 'cannot write snapshot'));
+    });
   }
 
   private startBus(): void {
@@ -422,7 +442,8 @@ export class Sidecar {
     this.bus = new NovaBus({
       urls: amqpUrls(settings.rabbit),
       exchange: settings.controlExchange,
-      routingKeys: [`${settings.networkTopic}.${settings.host}`, reannounceKey(settings.host)],
+      // The shared topic carries Folsom–Grizzly's public associate calls (hints, see onNovaEvent).
+      routingKeys: [`${settings.networkTopic}.${settings.host}`, settings.networkTopic, reannounceKey(settings.host)],
       onMessage: (body, routingKey) => this.handleBusMessage(body, routingKey),
       onState: (up, detail) => {
         const changed = up !== this.rabbit.up;
@@ -481,14 +502,22 @@ export class Sidecar {
   }
 
   async reload(settings: NovaSettings): Promise<void> {
+    const before = this.config.settings;
     this.config = { ...this.config, settings };
-    if (this.config.inventoryFile !== null) {
-      const added = this.setInventory(await readStaticInventory(this.config.inventoryFile, settings.host), `static inventory ${this.config.inventoryFile}`);
-      if (added.length > 0) await this.burst(added, 'inventory', performance.now());
-    } else {
-      await this.refreshFromDatabase('SIGHUP');
+    const busChanged =
+      JSON.stringify([before.host, before.rabbit, before.controlExchange, before.networkTopic]) !==
+      JSON.stringify([settings.host, settings.rabbit, settings.controlExchange, settings.networkTopic]);
+    if (busChanged && this.bus !== null) {
+      await this.bus.stop();
+      this.bus = null;
+      this.startBus();
     }
-    this.log.info({ targets: this.inventory?.targets.length ?? 0 }, 'reloaded');
+    const added =
+      this.config.inventoryFile !== null
+        ? this.setInventory(await readStaticInventory(this.config.inventoryFile, settings.host), `static inventory ${this.config.inventoryFile}`)
+        : await this.refreshFromDatabase('SIGHUP');
+    if (added.length > 0) await this.burst(added, 'inventory', performance.now());
+    this.log.info({ targets: this.inventory?.targets.length ?? 0, busRestarted: busChanged }, 'reloaded');
   }
 
   async stop(): Promise<void> {

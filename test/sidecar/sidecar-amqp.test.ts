@@ -36,7 +36,7 @@ describe.runIf(enabled)('nova-garp serve with RabbitMQ', () => {
     await ch.bindQueue(novaQueue, exchange, novaQueue);
     await ch.assertQueue(replyQueue, { durable: false, autoDelete: false });
     serve = await lab.startServe(
-      [],
+      ['--bind-wait-ms', '1500'],
       `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\ncontrol_exchange = ${exchange}\nrouting_source_ip = 10.77.0.1\n` +
         `[oslo_messaging_rabbit]\nrabbit_host = ${lab.mgmtIp}\nrabbit_port = ${relay.port}\n`,
     );
@@ -98,6 +98,20 @@ describe.runIf(enabled)('nova-garp serve with RabbitMQ', () => {
     });
     expect(count.get('10.77.0.61')).toBe(2);
     expect((await ch.checkQueue(replyQueue)).messageCount).toBe(0);
+  });
+
+  it('takes an associate call on the shared network topic (Folsom–Grizzly) only when the address is bound here', async () => {
+    await bind('10.77.0.65');
+    const count = await framesFor(['10.77.0.65', '10.77.0.66'], async () => {
+      publish({ method: 'associate_floating_ip', args: { floating_address: '10.77.0.65', fixed_address: '10.0.0.8', affect_auto_assigned: false }, _msg_id: 'x1' }, 'network');
+      publish({ method: 'associate_floating_ip', args: { floating_address: '10.77.0.66', fixed_address: '10.0.0.9', affect_auto_assigned: false }, _msg_id: 'x2' }, 'network');
+      await serve.waitForLog((l) => l.msg === 'floating IP associated' && l.address === '10.77.0.65');
+    });
+    expect(count.get('10.77.0.65')).toBe(2);
+    expect(count.get('10.77.0.66')).toBe(0);
+    const status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as { inventory: { targets: Array<{ address: string }> } };
+    expect(status.inventory.targets.map((t) => t.address)).toContain('10.77.0.65');
+    expect(status.inventory.targets.map((t) => t.address)).not.toContain('10.77.0.66');
   });
 
   it("leaves nova's own queue every message", async () => {

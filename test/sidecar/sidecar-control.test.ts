@@ -73,7 +73,7 @@ describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallbac
     // Bound before the sidecar starts, as after a takeover that happened while it was down.
     for (const a of ['10.77.0.80', '10.77.0.82']) await lab.pair.group.ip(lab.pair.sender, 'addr', 'add', `${a}/32`, 'dev', lab.pair.senderIf);
     serve = await lab.startServe(
-      ['--no-amqp', '--db-timeout-ms', '400', '--announce-on-start', 'no'],
+      ['--no-amqp', '--db-timeout-ms', '400', '--announce-on-start', 'no', '--control-group', '4242'],
       `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n[database]\nconnection = mysql+pymysql://nova:secret@${lab.mgmtIp}:${port}/nova?charset=utf8\n`,
     );
     await serve.waitForLog((l) => l.msg === 'ready');
@@ -83,6 +83,13 @@ describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallbac
     for (const s of held) s.destroy();
     blackhole?.close();
     await lab?.cleanup();
+  });
+
+  it('makes its control socket mode 0660, owned by the control group', async () => {
+    const { statSync } = await import('node:fs');
+    const st = statSync(lab.socket);
+    expect(st.mode & 0o777).toBe(0o660);
+    expect(st.gid).toBe(4242);
   });
 
   it('answers the real Python hook at once and announces every bound target from the snapshot while the database hangs', async () => {

@@ -38,3 +38,12 @@ describe('ip -o monitor lines', () => {
     expect(parseMonitorLine('random noise')).toBeNull();
   });
 });
+
+describe('control socket group', () => {
+  it('finds a gid in /etc/group text', async () => {
+    const { gidFromGroupFile } = await import('../../src/sidecar/group-id.js');
+    const text = 'root:x:0:\nnova:x:117:nova\nnovadmin:x:118:\n';
+    expect(gidFromGroupFile(text, 'nova')).toBe(117);
+    expect(gidFromGroupFile(text, 'nov')).toBeNull();
+  });
+});
