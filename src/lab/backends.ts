@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { TcpRelay, type Endpoint } from '../netns/tcp-relay.js';
 import { run } from '../netns/shell.js';
 import type { DatabaseUrl } from '../nova/database-url.js';
 import type { RabbitSettings } from '../nova/transport-url.js';
@@ -19,48 +19,7 @@ export interface LabBackends {
 
 export const NO_BACKENDS: LabBackends = { db: null, amqp: null };
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
-/** Forwards every connection accepted on `listenHost` to `target` (host:port or a unix socket). */
-export class TcpRelay {
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-    private readonly sockets: Set<Socket>,
-  ) {}
-
-  static async start(listenHost: string, target: Endpoint | { path: string }): Promise<TcpRelay> {
-    const sockets = new Set<Socket>();
-    const server = createServer((client) => {
-      const upstream = 'path' in target ? connect(target.path) : connect(target.port, target.host);
-      sockets.add(client);
-      sockets.add(upstream);
-      const close = (): void => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, listenHost, () => resolve());
-    });
-    return new TcpRelay(server, (server.address() as { port: number }).port, sockets);
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+export { TcpRelay, type Endpoint };
 
 /** Link name and addresses of a run's management veth, from its namespace prefix `nglab-<tag>-<i>-`. */
 export function managementPlan(prefix: string): { rootIf: string; nsIf: string; rootIp: string; nsIp: string } {

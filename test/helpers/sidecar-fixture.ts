@@ -53,7 +53,7 @@ export async function createSidecarLab(): Promise<SidecarLab> {
     stateDir: join(dir, 'state'),
     mgmtIp,
     async relay(host, port) {
-      const r = await TcpRelay.start(mgmtIp, host, port);
+      const r = await TcpRelay.start(mgmtIp, { host, port });
       relays.push(r);
       return r;
     },
