@@ -1,4 +1,5 @@
 import { canonicalIp } from '../net/ip-address.js';
+import { validInterfaceName } from '../net/interface-name.js';
 
 /**
  * What a message on `network.<host>` (or a nova-garp reannounce message) means to the sidecar.
@@ -57,7 +58,7 @@ function address(args: Record<string, unknown>, keys: string[], method: string):
 
 function optionalInterface(args: Record<string, unknown>): string | null {
   const v = args.interface;
-  return typeof v === 'string' && /^[A-Za-z0-9_.:@-]{1,15}$/.test(v) ? v : null;
+  return typeof v === 'string' && validInterfaceName(v) ? v : null;
 }
 
 function stringList(v: unknown, field: string): string[] | null {

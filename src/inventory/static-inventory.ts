@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { canonicalIp } from '../net/ip-address.js';
+import { validInterfaceName } from '../net/interface-name.js';
 import { TARGET_KINDS, type Inventory, type SkippedRow, type Target, type TargetKind } from './target.js';
 
 /**
@@ -27,7 +28,7 @@ export function parseStaticInventory(text: string, file: string, host: string, n
     const iface = o.interface;
     if (typeof kind !== 'string' || !TARGET_KINDS.includes(kind as TargetKind)) skipped.push({ source: where, reason: `kind must be one of ${TARGET_KINDS.join(', ')}` });
     else if (address === null) skipped.push({ source: where, reason: `address ${JSON.stringify(o.address)} is not an IP address` });
-    else if (typeof iface !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) skipped.push({ source: where, reason: 'interface is not an interface name' });
+    else if (typeof iface !== 'string' || !validInterfaceName(iface)) skipped.push({ source: where, reason: 'interface is not an interface name' });
     else if (!seen.has(`${iface}|${address}`)) {
       seen.add(`${iface}|${address}`);
       targets.push({ kind: kind as TargetKind, address, interface: iface });

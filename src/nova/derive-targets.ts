@@ -1,4 +1,5 @@
 import { parseIp, type IpFamily } from '../net/ip-address.js';
+import { validInterfaceName } from '../net/interface-name.js';
 import type { SkippedRow, Target, TargetKind } from '../inventory/target.js';
 import type { NetworkRow, NovaRows } from './inventory-reader.js';
 
@@ -18,13 +19,7 @@ export interface Derived {
   skipped: SkippedRow[];
 }
 
-// Linux IFNAMSIZ is 16 with the NUL; '/' and whitespace are refused by the kernel, ':' marks an
-// old-style alias label that `ip addr add dev` does not take.
-const IFNAME = /^[^\s/:]{1,15}$/;
-
-export function validInterfaceName(name: string): boolean {
-  return IFNAME.test(name) && name !== '.' && name !== '..';
-}
+export { validInterfaceName };
 
 /** Why an address may not be announced by anybody, or null when it may. */
 function unannounceable(bytes: Uint8Array, family: IpFamily): string | null {

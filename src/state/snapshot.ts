@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalIp } from '../net/ip-address.js';
+import { validInterfaceName } from '../net/interface-name.js';
 import { TARGET_KINDS, type Inventory, type InventorySource, type SkippedRow, type Target } from '../inventory/target.js';
 
 /**
@@ -90,7 +91,7 @@ export function parseSnapshot(text: string): Inventory {
     const address = str(t, 'address', where);
     if (canonicalIp(address) !== address) throw new SnapshotError(`${where}.address '${address}' is not a canonical IP address`);
     const iface = str(t, 'interface', where);
-    if (iface === '' || iface.length > 15) throw new SnapshotError(`${where}.interface '${iface}' is not an interface name`);
+    if (!validInterfaceName(iface)) throw new SnapshotError(`${where}.interface '${iface}' is not an interface name`);
     return { kind: kind as Target['kind'], address, interface: iface };
   });
   const skipped: SkippedRow[] = inv.skipped.map((s: unknown, i: number) => {
