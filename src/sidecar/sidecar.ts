@@ -8,7 +8,8 @@ import type { ScheduleOptions } from '../engine/schedule.js';
 import type { Inventory, Target } from '../inventory/target.js';
 import { readInventoryFromDatabase, withCurrentConfig } from '../inventory/load-inventory.js';
 import { readStaticInventory } from '../inventory/static-inventory.js';
-import { readSnapshot, writeSnapshot } from '../state/snapshot.js';
+import { readSnapshot } from '../state/snapshot.js';
+import { InventoryState, targetKey as key, type InventoryChange } from './inventory-state.js';
 import type { NovaSettings } from '../nova/settings.js';
 import { redactUrl } from '../nova/database-url.js';
 import { MessageError, parseNovaMessage, type NovaEvent } from '../amqp/nova-message.js';
@@ -57,7 +58,6 @@ export interface BurstSummary {
   errors: string[];
 }
 
-const key = (t: { interface: string; address: string }): string => `${t.interface}|${t.address}`;
 const HISTORY = 50;
 
 /**
@@ -66,9 +66,7 @@ const HISTORY = 50;
  * RabbitMQ, and the database only within its bound; the snapshot covers the rest.
  */
 export class Sidecar {
-  private inventory: Inventory | null = null;
-  private inventoryWhy = 'not loaded';
-  private byKey = new Map<string, Target>();
+  private readonly inv: InventoryState;
   private readonly watcher = new AddressWatcher();
   private watcherReady: Promise<void> | null = null;
   private readonly announcer: Announcer;
@@ -85,7 +83,6 @@ export class Sidecar {
   private db: { url: string | null; ok: boolean | null; detail: string; at: string | null };
   private rabbit: { enabled: boolean; up: boolean; detail: string } = { enabled: false, up: false, detail: 'not started' };
   private rejectedLogged = 0;
-  private snapshotWrites: Promise<void> = Promise.resolve();
   private readonly rejectedCounts = { amqp: 0, control: 0 };
   readonly metrics = new Metrics();
 
@@ -95,6 +92,7 @@ export class Sidecar {
   ) {
     // Round 1 trusts the watcher's view (no fork on the hot path); later rounds re-read the kernel.
     this.announcer = new Announcer(async (ifname, round) => (round === 0 ? this.watcher.link(ifname) : (await readInterfaces(ifname)).get(ifname)));
+    this.inv = new InventoryState(() => this.config.settings.host, config.inventoryFile === null ? config.stateDir : null, log);
     this.db = { url: config.settings.databaseUrl === null ? null : redactUrl(config.settings.databaseUrl), ok: null, detail: 'not read yet', at: null };
   }
 
@@ -118,8 +116,8 @@ export class Sidecar {
     this.watcherReady = this.watcher.start();
     await this.watcherReady;
     this.updateTargetGauges();
-    log.info({ controlSocket: config.controlSocket, host: config.settings.host, targets: this.inventory?.targets.length ?? 0, inventory: this.inventoryWhy }, 'ready');
-    if (config.announceOnStart) void this.burst(this.inventory?.targets ?? [], 'start', performance.now());
+    log.info({ controlSocket: config.controlSocket, host: config.settings.host, targets: this.inv.targets.length, inventory: this.inv.why }, 'ready');
+    if (config.announceOnStart) void this.burst(this.inv.targets, 'start', performance.now());
     void this.refreshFromDatabase('start');
     this.startBus();
     this.startRefreshTimer();
@@ -137,20 +135,19 @@ export class Sidecar {
       this.metrics.snapshotAge.set(snap.ageMs / 1000);
     } else {
       this.log.warn({ snapshot: snap.message }, 'no usable snapshot; waiting for the database');
-      this.inventoryWhy = snap.message;
+      this.inv.why = snap.message;
     }
   }
 
   private setInventory(inv: Inventory, why: string): Target[] {
-    const before = this.byKey;
-    this.inventory = inv;
-    this.inventoryWhy = why;
-    this.byKey = new Map(inv.targets.map((t) => [key(t), t]));
-    for (const s of inv.skipped) this.log.warn({ row: s.source, reason: s.reason }, 'inventory row skipped');
+    return this.applyChange(this.inv.replace(inv, why));
+  }
+
+  /** Targets gone from the inventory stop being repeated; the gauges follow. Returns the new ones. */
+  private applyChange(change: InventoryChange): Target[] {
+    for (const t of change.removed) this.dropTarget(t, 'removed from the inventory');
     this.updateTargetGauges();
-    // Targets that are gone from the inventory stop being repeated.
-    for (const [k, t] of before) if (!this.byKey.has(k)) this.dropTarget(t, 'removed from the inventory');
-    return inv.targets.filter((t) => !before.has(key(t)));
+    return change.added;
   }
 
   /** Database read within its bound; on success the inventory and the snapshot are replaced. */
@@ -163,13 +160,13 @@ export class Sidecar {
       this.db = { ...this.db, ok: true, detail: `${r.inventory.targets.length} targets in ${Math.round(r.timings.totalMs)} ms`, at: new Date().toISOString() };
       this.metrics.databaseUp.set(1);
       this.metrics.snapshotAge.set(0);
-      this.persist();
+      this.inv.persist();
       this.log.info({ reason, targets: r.inventory.targets.length, added: added.length, ms: Math.round(r.timings.totalMs) }, 'inventory read from database');
       return added;
     } catch (err) {
       this.db = { ...this.db, ok: false, detail: (err as Error).message, at: new Date().toISOString() };
       this.metrics.databaseUp.set(0);
-      this.log.warn({ reason, err: (err as Error).message, using: this.inventoryWhy }, 'database unavailable; keeping the inventory in use');
+      this.log.warn({ reason, err: (err as Error).message, using: this.inv.why }, 'database unavailable; keeping the inventory in use');
       return [];
     }
   }
@@ -190,18 +187,18 @@ export class Sidecar {
       // database may know targets the snapshot did not; it is read in parallel, within its bound.
       // Round 1 first: forking `ip`, parsing its dump and opening a MySQL connection would
       // otherwise compete with it for the main thread.
-      await this.burst(this.inventory?.targets ?? [], 'hook', triggeredAt);
+      await this.burst(this.inv.targets, 'hook', triggeredAt);
       const added = this.refreshFromDatabase('nova-network started');
       await this.watcher.resync('nova-network started');
       const fromDb = await added;
       if (fromDb.length > 0) await this.burst(fromDb, 'inventory', performance.now());
     })().catch((err: Error) => this.log.error({ err: err.message }, 'startup burst failed'));
-    return { status: 202, body: { accepted: true, host, targets: this.inventory?.targets.length ?? 0 } };
+    return { status: 202, body: { accepted: true, host, targets: this.inv.targets.length } };
   }
 
   private onBound(ev: BoundEvent): void {
     for (const w of this.waiters.get(key({ interface: ev.ifname, address: ev.address })) ?? []) w();
-    const t = this.byKey.get(key({ interface: ev.ifname, address: ev.address }));
+    const t = this.inv.target(ev.ifname, ev.address);
     if (t === undefined) return;
     this.pendingBound.set(key(t), t);
     if (this.pendingFlush) return;
@@ -308,13 +305,13 @@ export class Sidecar {
   async reannounce(req: AnnounceRequest, trigger: Trigger): Promise<unknown> {
     await this.watcherReady;
     const refused = req.invalid.map((a) => ({ address: a, reason: 'not an IP address' }));
-    const targets = this.inventory?.targets ?? [];
+    const targets = this.inv.targets;
     let chosen = req.kinds === null ? targets : targets.filter((t) => req.kinds!.includes(t.kind));
     if (req.addresses !== null) {
       const wanted = new Set(req.addresses);
       chosen = chosen.filter((t) => wanted.has(t.address));
       const known = new Set(chosen.map((t) => t.address));
-      for (const a of wanted) if (!known.has(a)) refused.push({ address: a, reason: this.inventory === null ? 'no inventory loaded' : `not a target of host ${this.config.settings.host}` });
+      for (const a of wanted) if (!known.has(a)) refused.push({ address: a, reason: this.inv.current === null ? 'no inventory loaded' : `not a target of host ${this.config.settings.host}` });
     }
     const bound = chosen.filter((t) => {
       if (this.watcher.isBound(t.interface, t.address)) return true;
@@ -366,19 +363,19 @@ export class Sidecar {
           // Folsom–Grizzly send the public call to the shared topic, and any network host may
           // handle it: a hint only. It becomes a target if it gets bound here, else it is not ours.
           if (!(await this.waitForBound(t.interface, t.address, this.config.bindWaitMs))) return;
-          this.addTarget(t);
+          this.addFloating(t);
           this.log.info({ method: event.method, address: t.address, interface: t.interface, via: routingKey }, 'floating IP associated');
           await this.burst([t], 'amqp-associate', triggeredAt);
           return;
         }
-        this.addTarget(t);
+        this.addFloating(t);
         this.log.info({ method: event.method, address: t.address, interface: t.interface }, 'floating IP associated');
         if (await this.waitForBound(t.interface, t.address, this.config.bindWaitMs)) await this.burst([t], 'amqp-associate', triggeredAt);
         else this.log.warn({ address: t.address, interface: t.interface, waitedMs: this.config.bindWaitMs }, 'associated floating IP not bound yet; it will be announced when it appears');
         return;
       }
       case 'disassociate':
-        this.removeTarget(event.address);
+        this.applyChange(this.inv.removeFloating(event.address));
         this.log.info({ method: event.method, address: event.address }, 'floating IP disassociated');
         return;
       case 'network-host': {
@@ -406,30 +403,8 @@ export class Sidecar {
     }
   }
 
-  private addTarget(t: Target): void {
-    const inv = this.inventory ?? { host: this.config.settings.host, source: 'db' as const, schema: 'unknown', readAt: new Date().toISOString(), targets: [], skipped: [] };
-    const targets = [...inv.targets.filter((x) => !(x.kind === 'floating' && x.address === t.address)), t];
-    this.setInventory({ ...inv, targets }, this.inventoryWhy);
-    this.persist();
-  }
-
-  private removeTarget(address: string): void {
-    if (this.inventory === null) return;
-    this.setInventory({ ...this.inventory, targets: this.inventory.targets.filter((t) => !(t.kind === 'floating' && t.address === address)) }, this.inventoryWhy);
-    this.persist();
-  }
-
-  /**
-   * Changes learnt from RabbitMQ survive a restart while the database is away. Writes run one at
-   * a time and each writes the inventory as it is when it starts, so the last one on disk is the
-   * latest (concurrent renames could otherwise land an older inventory last).
-   */
-  private persist(): void {
-    if (this.config.inventoryFile !== null) return;
-    this.snapshotWrites = this.snapshotWrites.then(async () => {
-      if (this.inventory === null) return;
-      await writeSnapshot(this.config.stateDir, this.inventory).catch((err: Error) => this.log.error({ err: err.message, stateDir: this.config.stateDir }, 'cannot write snapshot'));
-    });
+  private addFloating(t: Target): void {
+    this.applyChange(this.inv.addFloating(t));
   }
 
   private startBus(): void {
@@ -462,7 +437,7 @@ export class Sidecar {
     const next = (): void => {
       // ±10 % jitter so the network hosts of a region do not refresh in step.
       this.refreshTimer = setTimeout(() => {
-        void this.burst(this.inventory?.targets ?? [], 'refresh', performance.now()).finally(next);
+        void this.burst(this.inv.targets, 'refresh', performance.now()).finally(next);
       }, s * 1000 * (0.9 + Math.random() * 0.2));
     };
     next();
@@ -478,7 +453,7 @@ export class Sidecar {
 
   private updateTargetGauges(): void {
     this.metrics.targets.reset();
-    for (const t of this.inventory?.targets ?? []) this.metrics.targets.inc({ kind: t.kind, bound: String(this.watcher.isBound(t.interface, t.address)) });
+    for (const t of this.inv.targets) this.metrics.targets.inc({ kind: t.kind, bound: String(this.watcher.isBound(t.interface, t.address)) });
   }
 
   status(): unknown {
@@ -486,11 +461,11 @@ export class Sidecar {
     return {
       host: this.config.settings.host,
       inventory: {
-        why: this.inventoryWhy,
-        source: this.inventory?.source ?? null,
-        readAt: this.inventory?.readAt ?? null,
-        targets: (this.inventory?.targets ?? []).map((t) => ({ ...t, bound: this.watcher.isBound(t.interface, t.address) })),
-        skipped: this.inventory?.skipped ?? [],
+        why: this.inv.why,
+        source: this.inv.current?.source ?? null,
+        readAt: this.inv.current?.readAt ?? null,
+        targets: this.inv.targets.map((t) => ({ ...t, bound: this.watcher.isBound(t.interface, t.address) })),
+        skipped: this.inv.current?.skipped ?? [],
       },
       database: this.db,
       rabbitmq: { ...this.rabbit, queue: this.bus?.queue ?? null },
@@ -517,7 +492,7 @@ export class Sidecar {
         ? this.setInventory(await readStaticInventory(this.config.inventoryFile, settings.host), `static inventory ${this.config.inventoryFile}`)
         : await this.refreshFromDatabase('SIGHUP');
     if (added.length > 0) await this.burst(added, 'inventory', performance.now());
-    this.log.info({ targets: this.inventory?.targets.length ?? 0, busRestarted: busChanged }, 'reloaded');
+    this.log.info({ targets: this.inv.targets.length, busRestarted: busChanged }, 'reloaded');
   }
 
   async stop(): Promise<void> {
