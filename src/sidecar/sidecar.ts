@@ -187,9 +187,11 @@ export class Sidecar {
       // database may know targets the snapshot did not; it is read in parallel, within its bound.
       // Round 1 first: forking `ip`, parsing its dump and opening a MySQL connection would
       // otherwise compete with it for the main thread.
-      await this.burst(this.inv.targets, 'hook', triggeredAt);
+      const first = await this.burst(this.inv.targets, 'hook', triggeredAt);
       const added = this.refreshFromDatabase('nova-network started');
-      await this.watcher.resync('nova-network started');
+      // Only when targets looked unbound: a full dump of a host with thousands of addresses costs
+      // tens of milliseconds of main thread and megabytes of garbage.
+      if (first.notBound > 0) await this.watcher.resync('nova-network started');
       const fromDb = await added;
       if (fromDb.length > 0) await this.burst(fromDb, 'inventory', performance.now());
     })().catch((err: Error) => this.log.error({ err: err.message }, 'startup burst failed'));
