@@ -41,6 +41,11 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   private duringDump: string[] | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
 
+  /** `dump` reads every link of the namespace; tests wrap it to hold a dump back on purpose. */
+  constructor(private readonly dump: () => Promise<Map<string, LinkInfo>> = () => readInterfaces()) {
+    super();
+  }
+
   async start(): Promise<void> {
     this.spawnMonitor();
     // Monitor first, then the dump: an address added in between is seen by at least one of them.
@@ -73,7 +78,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     this.resyncing ??= (async () => {
       this.duringDump = [];
       try {
-        const fresh = await readInterfaces();
+        const fresh = await this.dump();
         const before = this.boundSet();
         const replay = this.duringDump;
         this.duringDump = null;
