@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import { MIGRATE_REPOSITORY_PATH, TABLE_OPTIONS, withNovaBase } from './nova-columns.js';
+import { MIGRATE_REPOSITORY_PATH, TABLE_OPTIONS, createMigrateVersion, withNovaBase } from './nova-columns.js';
 
 /**
  * nova Newton 14.0.0 (sqlalchemy-migrate version 334: 216_havana baseline .. 334), reduced to the
@@ -127,17 +127,7 @@ async function up(db: AnyDb): Promise<void> {
     .modifyEnd(TABLE_OPTIONS)
     .execute();
 
-  await db.schema
-    .createTable('migrate_version')
-    .addColumn('repository_id', 'varchar(250)', (c) => c.primaryKey().notNull())
-    .addColumn('repository_path', 'text')
-    .addColumn('version', 'integer')
-    .modifyEnd(TABLE_OPTIONS)
-    .execute();
-  await db
-    .insertInto('migrate_version')
-    .values({ repository_id: 'nova', repository_path: MIGRATE_REPOSITORY_PATH.newton, version: NEWTON_VERSION })
-    .execute();
+  await createMigrateVersion(db, MIGRATE_REPOSITORY_PATH.newton, NEWTON_VERSION);
 }
 
 async function down(db: AnyDb): Promise<void> {

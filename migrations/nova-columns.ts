@@ -1,4 +1,4 @@
-import { sql, type CreateTableBuilder } from 'kysely';
+import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 
 /** Helpers shared by both shapes: nova's base model columns and its MySQL table options. */
 
@@ -26,3 +26,20 @@ export const MIGRATE_REPOSITORY_PATH = {
   cactus: '/usr/lib/pymodules/python2.6/nova/db/sqlalchemy/migrate_repo',
   newton: '/usr/lib/python2.7/dist-packages/nova/db/sqlalchemy/migrate_repo',
 } as const;
+
+/** sqlalchemy-migrate's bookkeeping table with nova's row, which schema detection reads. */
+export async function createMigrateVersion(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before any typed schema exists
+  db: Kysely<any>,
+  repositoryPath: string,
+  version: number,
+): Promise<void> {
+  await db.schema
+    .createTable('migrate_version')
+    .addColumn('repository_id', 'varchar(250)', (c) => c.primaryKey().notNull())
+    .addColumn('repository_path', 'text')
+    .addColumn('version', 'integer')
+    .modifyEnd(TABLE_OPTIONS)
+    .execute();
+  await db.insertInto('migrate_version').values({ repository_id: 'nova', repository_path: repositoryPath, version }).execute();
+}

@@ -1,3 +1,4 @@
+import { networkRow } from '../nova/network-row.js';
 import mysql from 'mysql2/promise';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { mysql2Options, openNovaDb } from '../nova/db-connection.js';
@@ -49,47 +50,28 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
 
   const networks: Array<Record<string, unknown>> = [];
   const network = (id: number, vlan: number, net: string, gateway: string, gatewayV6: string | null, host: string | null, deleted: boolean): void => {
-    const row: Record<string, unknown> = {
-      ...base,
-      id,
-      deleted: deleted ? gone(id) : live,
-      injected: false,
-      cidr: `${net}.0/24`,
-      netmask: '255.255.255.0',
-      bridge: `br${vlan}`,
-      gateway,
-      broadcast: `${net}.255`,
-      vlan,
-      vpn_public_address: '192.0.2.10',
-      vpn_public_port: 1000 + vlan,
-      vpn_private_address: `${net}.2`,
-      dhcp_start: `${net}.3`,
-      project_id: `lab-project-${vlan}`,
-      host,
-      cidr_v6: gatewayV6 === null ? null : gatewayV6.replace(/::1$/, '::/64'),
-      gateway_v6: gatewayV6,
-      label: `vlan${vlan}`,
-      netmask_v6: gatewayV6 === null ? null : '64',
-    };
-    if (newton) {
-      Object.assign(row, {
-        dns1: '8.8.4.4',
-        dns2: null,
-        multi_host: false,
-        bridge_interface: 'eth1',
-        uuid: `1ab00000-0000-4000-8000-${id.toString(16).padStart(12, '0')}`,
-        priority: null,
-        rxtx_base: null,
-        mtu: null,
-        // nova-network binds dhcp_server first on the bridge; the gateway, as usual.
-        dhcp_server: gateway,
-        enable_dhcp: true,
-        share_address: false,
-      });
-    } else {
-      row.dns = '8.8.4.4';
-    }
-    networks.push(row);
+    networks.push(
+      networkRow(
+        {
+          id,
+          vlan,
+          net,
+          bridge: `br${vlan}`,
+          gateway,
+          gatewayV6,
+          host,
+          deleted,
+          projectId: `lab-project-${vlan}`,
+          vpnPort: 1000 + vlan,
+          uuid: `1ab00000-0000-4000-8000-${id.toString(16).padStart(12, '0')}`,
+          multiHost: false,
+          // nova-network binds dhcp_server first on the bridge; the gateway, as usual.
+          dhcpServer: gateway,
+        },
+        newton,
+        ts,
+      ),
+    );
   };
   for (const n of plan.networks) network(n.index + 1, n.vlan, `10.1.${n.index}`, n.gateway, n.gatewayV6, NOVA_HOST, false);
   const otherNetId = plan.networks.length + 1;

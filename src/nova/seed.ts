@@ -1,3 +1,4 @@
+import { networkRow } from './network-row.js';
 import type { Kysely } from 'kysely';
 import type { NovaDatabase } from './nova-tables.js';
 import { detectSchema } from './schema-shape.js';
@@ -109,45 +110,25 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
     let gateway = `${net}.1`;
     if (oddRows && i === 1) bridge = '';
     if (oddRows && i === 2) gateway = 'garbage';
-    const row: Record<string, unknown> = {
-      ...base,
-      id,
-      deleted: deleted ? gone(id) : live,
-      injected: false,
-      cidr: `${net}.0/24`,
-      netmask: '255.255.255.0',
-      bridge,
-      gateway,
-      broadcast: `${net}.255`,
-      vlan,
-      vpn_public_address: '192.0.2.10',
-      vpn_public_port: 1000 + i,
-      vpn_private_address: `${net}.2`,
-      dhcp_start: `${net}.3`,
-      project_id: `project-${i % 37}`,
-      host,
-      cidr_v6: v6 ? `fd00:0:0:${i.toString(16)}::/64` : null,
-      gateway_v6: v6 ? `fd00:0:0:${i.toString(16)}::1` : null,
-      label: `vlan${vlan}`,
-      netmask_v6: v6 ? '64' : null,
-    };
-    if (newton) {
-      Object.assign(row, {
-        dns1: '8.8.4.4',
-        dns2: null,
-        multi_host: multiHost,
-        bridge_interface: 'eth1',
+    const row = networkRow(
+      {
+        id,
+        vlan,
+        net,
+        bridge,
+        gateway,
+        gatewayV6: v6 ? `fd00:0:0:${i.toString(16)}::1` : null,
+        host,
+        deleted,
+        projectId: `project-${i % 37}`,
+        vpnPort: 1000 + i,
         uuid: uuidFor(1, i),
-        priority: null,
-        rxtx_base: null,
-        mtu: null,
-        dhcp_server: distinctDhcp ? `${net}.4` : gateway === 'garbage' ? null : gateway,
-        enable_dhcp: true,
-        share_address: false,
-      });
-    } else {
-      row.dns = '8.8.4.4';
-    }
+        multiHost,
+        dhcpServer: distinctDhcp ? `${net}.4` : gateway === 'garbage' ? null : gateway,
+      },
+      newton,
+      now,
+    );
     networks.push(row);
     if (host !== opts.host || deleted) continue;
     if (multiHost || bridge === '') {
