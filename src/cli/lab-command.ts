@@ -1,3 +1,4 @@
+import { missingCapabilitiesOfThisProcess } from '../netns/capabilities.js';
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from './command.js';
@@ -183,8 +184,9 @@ export const labCommand: Command = {
     }
     if (opts.maxWaitMs <= opts.deadtimeMs) throw new UsageError('--max-wait must be longer than --deadtime');
     if (opts.ipv6 && opts.networks === 0) throw new UsageError('--ipv6 needs at least one network (the IPv6 address is a gateway)');
-    if (process.getuid?.() !== 0) {
-      throw new UsageError('the lab needs root: it creates network namespaces, veth pairs and raw sockets (try sudo nova-garp lab)');
+    const missing = missingCapabilitiesOfThisProcess();
+    if (missing.length > 0) {
+      throw new UsageError(`the lab needs root: it creates network namespaces, veth pairs and raw sockets (missing ${missing.join(', ')}; try sudo nova-garp lab)`);
     }
     requireTool('ip', 'the lab topology (package iproute2)');
     if (modes.some((m) => m.endsWith('arping'))) requireTool('arping', 'the arping modes (package iputils-arping)');

@@ -81,7 +81,11 @@ describe.runIf(enabled)('nova-garp lab', () => {
   );
 
   it('refuses to run without root, and says why', async () => {
-    const r = await runCli(null, ['lab', '--modes', 'none'], { prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] });
+    const r = await runCli(null, ['lab', '--modes', 'none'], {
+      // Capabilities dropped rather than the uid changed: another uid might not be able to read a
+      // checkout in a 0700 directory (mktemp -d), and root without them cannot build a lab either.
+      prefix: ['setpriv', '--bounding-set', '-sys_admin,-net_admin,-net_raw', '--inh-caps', '-sys_admin,-net_admin,-net_raw'],
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/needs root/);
     expect(r.stdout).toBe('');
