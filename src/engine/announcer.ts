@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { parseIp } from '../net/ip-address.js';
 import { parseMac } from '../frames/mac.js';
 import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
+import { unboundReason } from '../targets/link-check.js';
 import { InterfaceSender, type SendReport } from './interface-sender.js';
 import type { FrameContext } from './frame-factory.js';
 import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
@@ -71,7 +72,6 @@ function emptyResult(ifname: string): AnnounceResult {
   };
 }
 
-const ETHERNET_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** Reads one link's state; round 0 may be served from a cache, later rounds should re-read. */
 export type LinkReader = (ifname: string, round: number) => Promise<LinkInfo | undefined>;
@@ -93,17 +93,7 @@ function addressIndex(link: LinkInfo | undefined): Map<string, LinkAddress> {
 
 const readLinkFresh: LinkReader = async (ifname) => (await readInterfaces(ifname)).get(ifname);
 
-/** Why an address cannot be announced on this link right now, or null if it can. */
-export function unboundReason(link: LinkInfo | undefined, ifname: string, address: string, index?: ReadonlyMap<string, LinkAddress>): string | null {
-  if (link === undefined) return `interface ${ifname} does not exist`;
-  if (!link.up) return `interface ${ifname} is down`;
-  // tun, wireguard, ipip, InfiniBand: no Ethernet header to put an ARP or NA frame in.
-  if (!ETHERNET_MAC.test(link.mac)) return `interface ${ifname} has no Ethernet address ('${link.mac}')`;
-  const a = index !== undefined ? index.get(address) : link.addresses.find((x) => x.address === address);
-  if (a === undefined) return `not bound on ${ifname}`;
-  if (a.tentative) return `tentative on ${ifname} (IPv6 duplicate address detection has not finished)`;
-  return null;
-}
+export { unboundReason };
 
 /**
  * Runs announcement schedules. Holds one InterfaceSender (raw socket + pacing) per interface for

@@ -6,7 +6,7 @@ import { readNovaRows } from '../nova/inventory-reader.js';
 import { detectSchema, type SchemaShape } from '../nova/schema-shape.js';
 import type { NovaSettings } from '../nova/settings.js';
 import { DEFAULT_STATE_DIR, readSnapshot, writeSnapshot } from '../state/snapshot.js';
-import type { Inventory } from './target.js';
+import type { Inventory } from '../targets/target.js';
 
 /**
  * The inventory the rest of nova-garp announces from: nova's database within a short bound, else

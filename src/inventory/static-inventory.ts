@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { canonicalIp } from '../net/ip-address.js';
-import { validInterfaceName } from '../net/interface-name.js';
-import { TARGET_KINDS, type Inventory, type SkippedRow, type Target, type TargetKind } from './target.js';
+import { checkTarget } from '../targets/announceable.js';
+import { targetKey } from '../targets/key.js';
+import { TARGET_KINDS, type Inventory, type SkippedRow, type Target, type TargetKind } from '../targets/target.js';
 
 /**
  * A hand-written inventory (`serve --inventory FILE`) for hosts without nova's database:
@@ -24,14 +24,15 @@ export function parseStaticInventory(text: string, file: string, host: string, n
     const where = `${file} targets[${i}]`;
     const o = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
     const kind = o.kind;
-    const address = typeof o.address === 'string' ? canonicalIp(o.address) : null;
-    const iface = o.interface;
-    if (typeof kind !== 'string' || !TARGET_KINDS.includes(kind as TargetKind)) skipped.push({ source: where, reason: `kind must be one of ${TARGET_KINDS.join(', ')}` });
-    else if (address === null) skipped.push({ source: where, reason: `address ${JSON.stringify(o.address)} is not an IP address` });
-    else if (typeof iface !== 'string' || !validInterfaceName(iface)) skipped.push({ source: where, reason: 'interface is not an interface name' });
-    else if (!seen.has(`${iface}|${address}`)) {
-      seen.add(`${iface}|${address}`);
-      targets.push({ kind: kind as TargetKind, address, interface: iface });
+    if (typeof kind !== 'string' || !TARGET_KINDS.includes(kind as TargetKind)) {
+      skipped.push({ source: where, reason: `kind must be one of ${TARGET_KINDS.join(', ')}` });
+      return;
+    }
+    const check = checkTarget(kind as TargetKind, typeof o.address === 'string' ? o.address : String(o.address), typeof o.interface === 'string' ? o.interface : null);
+    if (!check.ok) skipped.push({ source: where, reason: check.reason });
+    else if (!seen.has(targetKey(check.target))) {
+      seen.add(targetKey(check.target));
+      targets.push(check.target);
     }
   });
   return { host, source: 'static', schema: 'static', readAt: now.toISOString(), targets, skipped };

@@ -1,6 +1,8 @@
-import { parseIp, type IpFamily } from '../net/ip-address.js';
+import type { IpFamily } from '../net/ip-address.js';
 import { validInterfaceName } from '../net/interface-name.js';
-import type { SkippedRow, Target, TargetKind } from '../inventory/target.js';
+import { checkTarget } from '../targets/announceable.js';
+import { floatingInterface } from '../targets/floating-interface.js';
+import type { SkippedRow, Target, TargetKind } from '../targets/target.js';
 import type { NetworkRow, NovaRows } from './inventory-reader.js';
 
 /**
@@ -21,22 +23,6 @@ export interface Derived {
 
 export { validInterfaceName };
 
-/** Why an address may not be announced by anybody, or null when it may. */
-function unannounceable(bytes: Uint8Array, family: IpFamily): string | null {
-  if (family === 4) {
-    const [a = 0, b = 0, c = 0, d = 0] = bytes;
-    if (a === 0) return 'is in 0.0.0.0/8';
-    if (a === 127) return 'is a loopback address';
-    if (a >= 224 && a <= 239) return 'is a multicast address';
-    if (a === 255 && b === 255 && c === 255 && d === 255) return 'is the broadcast address';
-    return null;
-  }
-  if (bytes.every((x) => x === 0)) return 'is the unspecified address';
-  if (bytes.slice(0, 15).every((x) => x === 0) && bytes[15] === 1) return 'is the loopback address';
-  if (bytes[0] === 0xff) return 'is a multicast address';
-  return null;
-}
-
 class Collector {
   readonly targets: Target[] = [];
   readonly skipped: SkippedRow[] = [];
@@ -46,45 +32,24 @@ class Collector {
     this.skipped.push({ source, reason });
   }
 
-  /** Validates and adds; `family` is what the column promises (null: either). */
+  /** Validates (the one rule of src/targets/announceable) and adds; `family` is what the column promises. */
   add(kind: TargetKind, raw: string | null | undefined, iface: string, source: string, family: IpFamily | null): void {
-    if (raw === null || raw === undefined || raw.trim() === '') {
-      this.skip(source, 'no address');
+    const check = checkTarget(kind, raw, iface, family);
+    if (!check.ok) {
+      this.skip(source, check.reason);
       return;
     }
-    const ip = parseIp(raw);
-    if (ip === null) {
-      this.skip(source, `'${clip(raw)}' is not an IP address`);
-      return;
-    }
-    if (family !== null && ip.family !== family) {
-      this.skip(source, `${ip.text} is IPv${ip.family}, the column holds IPv${family} addresses`);
-      return;
-    }
-    const bad = unannounceable(ip.bytes, ip.family);
-    if (bad !== null) {
-      this.skip(source, `${ip.text} ${bad}`);
-      return;
-    }
-    if (!validInterfaceName(iface)) {
-      this.skip(source, `interface '${clip(iface)}' is not a valid Linux interface name`);
-      return;
-    }
+    const { ip, target } = check;
     const prior = this.seen.get(ip.text);
     if (prior !== undefined) {
       // The same address twice on one interface (dhcp_server = gateway, a duplicated row) is one
       // target; on two interfaces it is a conflict and the first claim stands.
-      if (prior.interface !== iface) this.skip(source, `${ip.text} is already a ${prior.kind} target on ${prior.interface}`);
+      if (prior.interface !== target.interface) this.skip(source, `${ip.text} is already a ${prior.kind} target on ${prior.interface}`);
       return;
     }
-    const target: Target = { kind, address: ip.text, interface: iface };
     this.seen.set(ip.text, target);
     this.targets.push(target);
   }
-}
-
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 function truthy(v: boolean | number | null | undefined): boolean {
@@ -128,11 +93,8 @@ export function deriveTargets(config: TargetConfig, rows: NovaRows): Derived {
   c.add('routing_source', config.routingSourceIp, publicInterface, 'nova.conf routing_source_ip', null);
   for (const n of rows.networks) addNetwork(c, n);
   for (const f of rows.floatingIps) {
-    // nova binds a floating IP on `public_interface or floating_ip.interface` (Folsom's
-    // init_host_floating_ips, Newton's associate path): the row's own interface only counts when
-    // public_interface is configured empty.
-    const iface = publicInterface !== '' ? publicInterface : (f.interface ?? '').trim();
-    if (iface === '') {
+    const iface = floatingInterface(publicInterface, f.interface);
+    if (iface === null) {
       c.skip(`floating_ips.id=${f.id}`, 'public_interface is empty and the row names no interface');
       continue;
     }
@@ -141,15 +103,4 @@ export function deriveTargets(config: TargetConfig, rows: NovaRows): Derived {
   return { targets: c.targets, skipped: c.skipped };
 }
 
-/**
- * design.md §3: the routing source IP lives on "the interface that holds it". When it is bound on
- * another interface than public_interface (e.g. a dedicated SNAT VLAN), announce it there.
- */
-export function placeRoutingSource(targets: readonly Target[], boundByInterface: ReadonlyMap<string, ReadonlySet<string>>): Target[] {
-  return targets.map((t) => {
-    if (t.kind !== 'routing_source' || boundByInterface.get(t.interface)?.has(t.address) === true) return t;
-    // Loopback carries no ARP; an address parked there is not announceable from it.
-    for (const [iface, addrs] of boundByInterface) if (iface !== 'lo' && addrs.has(t.address)) return { ...t, interface: iface };
-    return t;
-  });
-}
+export { placeRoutingSource } from '../targets/routing-source.js';

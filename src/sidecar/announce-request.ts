@@ -1,5 +1,5 @@
 import { canonicalIp } from '../net/ip-address.js';
-import { TARGET_KINDS, type TargetKind } from '../inventory/target.js';
+import { TARGET_KINDS, type TargetKind } from '../targets/target.js';
 
 /** A validated reannounce request (control socket `POST /v1/announce`, CLI, AMQP). */
 export interface AnnounceRequest {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalIp } from '../net/ip-address.js';
-import { validInterfaceName } from '../net/interface-name.js';
-import { TARGET_KINDS, type Inventory, type InventorySource, type SkippedRow, type Target } from '../inventory/target.js';
+import { checkTarget } from '../targets/announceable.js';
+import { TARGET_KINDS, type Inventory, type InventorySource, type SkippedRow, type Target } from '../targets/target.js';
 
 /**
  * The last good inventory on disk. At failover the database may be failing over too, so the
@@ -90,9 +90,9 @@ export function parseSnapshot(text: string): Inventory {
     if (!(TARGET_KINDS as readonly string[]).includes(kind)) throw new SnapshotError(`${where}.kind '${kind}' is unknown`);
     const address = str(t, 'address', where);
     if (canonicalIp(address) !== address) throw new SnapshotError(`${where}.address '${address}' is not a canonical IP address`);
-    const iface = str(t, 'interface', where);
-    if (!validInterfaceName(iface)) throw new SnapshotError(`${where}.interface '${iface}' is not an interface name`);
-    return { kind: kind as Target['kind'], address, interface: iface };
+    const check = checkTarget(kind as Target['kind'], address, str(t, 'interface', where));
+    if (!check.ok) throw new SnapshotError(`${where}: ${check.reason}`);
+    return check.target;
   });
   const skipped: SkippedRow[] = inv.skipped.map((s: unknown, i: number) => {
     if (!isObject(s)) throw new SnapshotError(`inventory.skipped[${i}] is not an object`);
