@@ -15,6 +15,7 @@ E_STATE=4        # already applied (apply, --check) / not applied (--revert)
 usage() {
   cat <<'EOF'
 Usage: patches/apply.sh NOVA_SOURCE_DIR [--check|--revert] [--release VERSION]
+       patches/apply.sh --which VERSION
 
 Install the nova-garp start hook into the nova tree NOVA_SOURCE_DIR: the
 directory that holds the "nova" package (a git checkout, an unpacked release
@@ -26,10 +27,14 @@ The release is detected from the tree:
   nova/version.py NOVA_VERSION (2011.x, 2012.x), else PKG-INFO (sdist),
   nova.egg-info/PKG-INFO, nova-*.egg-info or nova-*.dist-info next to nova/,
   else `git describe --tags` in a git checkout.
-and mapped to a patch:
-  2011.2, 2011.2.*                 -> patches/2011.2/
-  2012.1*, 2012.2*  (Essex, Folsom) -> patches/2012.2/
-  13.* .. 20.*  (Mitaka .. Train)   -> patches/14.0.0/
+and mapped to a patch (a <series>-eol tag name counts as its series):
+  2011.2*               (Cactus)             -> patches/2011.2/
+  2011.3*               (Diablo)             -> patches/2011.3/
+  2012.1*, 2012.2*      (Essex, Folsom)      -> patches/2012.2/
+  2013.1*               (Grizzly)            -> patches/2013.1/
+  2013.2*, 2014.1*      (Havana, Icehouse)   -> patches/2013.2/
+  2014.2*, 2015.1*, 12.* (Juno, Kilo, Liberty) -> patches/2014.2/
+  13.* .. 20.*          (Mitaka .. Train)    -> patches/14.0.0/
 
 Every run first dry-runs the patch (git apply --check, or patch --dry-run
 when git is missing) and changes nothing unless that succeeds.
@@ -37,7 +42,10 @@ when git is missing) and changes nothing unless that succeeds.
 Options:
   --check             only dry-run: exit 0 if the patch would apply cleanly.
   --revert            remove the hook again (reverse dry run first).
-  --release VERSION   skip detection and use VERSION (e.g. 2012.2.4, 14.0.0).
+  --release VERSION   skip detection and use VERSION (e.g. 2012.2.4, 14.0.0,
+                      juno-eol).
+  --which VERSION     print the patch directory VERSION maps to and exit
+                      (no tree needed; exit 3 if none).
   -h, --help          this text.
 
 Exit status: 0 done (or would apply cleanly with --check); 1 conflict;
@@ -50,9 +58,46 @@ EOF
 die() { local code="$1"; shift; echo "$prog: $*" >&2; exit "$code"; }
 say() { echo "$prog: $*"; }
 
+# Version (or <series>-eol tag) -> patch directory. One directory per distinct
+# init_host() context; verify-tags.sh checks this mapping at every tag.
+patch_release_for() {
+  local v="$1"
+  # pbr-era versions may carry a suffix: 2014.1.dev12.gabc, 12.0.0.0rc1, 13.1.4-3-gabc.
+  case "$v" in
+    diablo-eol) v=2011.3 ;;
+    essex-eol) v=2012.1 ;;
+    folsom-eol) v=2012.2 ;;
+    grizzly-eol) v=2013.1 ;;
+    havana-eol) v=2013.2 ;;
+    icehouse-eol) v=2014.1 ;;
+    juno-eol) v=2014.2 ;;
+    kilo-eol) v=2015.1 ;;
+    liberty-eol) v=12.0.0 ;;
+    mitaka-eol) v=13.0.0 ;;
+    newton-eol) v=14.0.0 ;;
+    ocata-eol) v=15.0.0 ;;
+    pike-eol) v=16.0.0 ;;
+    queens-eol) v=17.0.0 ;;
+    rocky-eol) v=18.0.0 ;;
+    stein-eol) v=19.0.0 ;;
+    train-eol) v=20.0.0 ;;
+  esac
+  case "$v" in
+    2011.2|2011.2.*|2011.2-*) echo "2011.2" ;;
+    2011.3|2011.3.*|2011.3-*) echo "2011.3" ;;
+    2012.1|2012.1.*|2012.1-*|2012.2|2012.2.*|2012.2-*) echo "2012.2" ;;
+    2013.1|2013.1.*|2013.1-*) echo "2013.1" ;;
+    2013.2|2013.2.*|2013.2-*|2014.1|2014.1.*|2014.1-*) echo "2013.2" ;;
+    2014.2|2014.2.*|2014.2-*|2015.1|2015.1.*|2015.1-*|12.*) echo "2014.2" ;;
+    1[3-9].*|20.*) echo "14.0.0" ;;
+    *) return 1 ;;
+  esac
+}
+
 mode="apply"
 tree=""
 release=""
+which_version=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
@@ -62,6 +107,9 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || die "$E_USAGE" "--release needs a version"
       release="$2"; shift ;;
     --release=*) release="${1#--release=}" ;;
+    --which)
+      [ $# -ge 2 ] || die "$E_USAGE" "--which needs a version"
+      which_version="$2"; shift ;;
     -*) usage >&2; die "$E_USAGE" "unknown option: $1" ;;
     *)
       [ -z "$tree" ] || die "$E_USAGE" "only one NOVA_SOURCE_DIR, got '$tree' and '$1'"
@@ -69,6 +117,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+if [ -n "$which_version" ]; then
+  patch_release_for "$which_version" || die "$E_UNKNOWN" "no patch for nova $which_version"
+  exit 0
+fi
 [ -n "$tree" ] || { usage >&2; die "$E_USAGE" "missing NOVA_SOURCE_DIR"; }
 [ -d "$tree" ] || die "$E_USAGE" "$tree: no such directory"
 tree=$(cd "$tree" && pwd -P)
@@ -135,14 +187,6 @@ detect_version() {
   return 1
 }
 
-patch_release_for() {
-  case "$1" in
-    2011.2|2011.2.*|2011.2-*) echo "2011.2" ;;
-    2012.1|2012.1.*|2012.1-*|2012.2|2012.2.*|2012.2-*) echo "2012.2" ;;
-    1[3-9].*|20.*) echo "14.0.0" ;;
-    *) return 1 ;;
-  esac
-}
 
 source="--release"
 if [ -z "$release" ]; then
@@ -152,7 +196,7 @@ if [ -z "$release" ]; then
   source=${detected##* }
 fi
 patch_rel=$(patch_release_for "$release") ||
-  die "$E_UNKNOWN" "nova $release ($source) is not a release this patch set supports (2011.2, 2012.1-2012.2, 13-20); nothing changed"
+  die "$E_UNKNOWN" "nova $release ($source) is not a release this patch set supports (2011.2 .. 2015.1, 12 .. 20); nothing changed"
 patch_file="$here/$patch_rel/$patch_name"
 [ -f "$patch_file" ] || die "$E_UNKNOWN" "missing $patch_file"
 say "nova $release (from $source) in $tree -> $patch_rel/$patch_name"

@@ -13,7 +13,7 @@ usage() {
 Usage: patches/build-patches.sh [--check] [--nova-git GIT_DIR] [RELEASE...]
 
 Rebuild patches/<RELEASE>/nova-garp-hook.patch for each RELEASE (default:
-every release directory under patches/, i.e. 2011.2 2012.2 14.0.0).
+every release directory under patches/).
 
   (no option)        rewrite the nova/network/garp_hook.py new-file part of
                      each patch from patches/nova_garp_hook.py; the

@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import type { Command } from './command.js';
 import { intOption, parseCommandArgs, printJson } from './args.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { isShape, migrateToShape, SHAPE_VERSION, SHAPES, type Shape } from '../../migrations/index.js';
+import { ALL_SHAPES, isAnyShape, migrateToShape, SHAPE_RELEASES, SHAPE_VERSION, type AnyShape } from '../../migrations/index.js';
 import { describeDbError, mysql2Options, openNovaDb, type NovaDb } from '../nova/db-connection.js';
 import { parseDatabaseUrl, type DatabaseUrl } from '../nova/database-url.js';
 import { detectSchema } from '../nova/schema-shape.js';
@@ -13,16 +13,18 @@ const HELP = `Usage: nova-garp db <migrate|seed|schema> [options]
 Creates and fills nova-shaped MySQL/MariaDB databases for the lab, the benchmarks and trials.
 Never point migrate or seed at a production nova database: seed writes rows.
 
-  nova-garp db migrate --shape cactus|newton --url URL [--create-database] [--json]
-      Creates nova's network tables as Cactus 2011.2 (schema version ${SHAPE_VERSION.cactus}, Boolean deleted) or
-      Newton 14.0.0 (version ${SHAPE_VERSION.newton}, Integer deleted), with a migrate_version row.
-      Running it again is a no-op.
+  nova-garp db migrate --shape ${ALL_SHAPES.join('|')} --url URL [--create-database] [--json]
+      Creates nova's network tables as one release left them, with a migrate_version row; one
+      shape per set of releases that differ in what nova-garp reads:
+${ALL_SHAPES.map((s) => `        ${s.padEnd(8)} version ${String(SHAPE_VERSION[s]).padEnd(4)} ${SHAPE_RELEASES[s]}`).join('\n')}
+      Boolean deleted up to folsom, Integer from grizzly. Running it again is a no-op.
 
-  nova-garp db seed --url URL --host H --floating-ips N --networks M [--shape cactus|newton]
+  nova-garp db seed --url URL --host H --floating-ips N --networks M [--shape SHAPE]
                     [--odd-rows] [--replace] [--json]
       Inserts N floating IPs and M networks over several hosts: H's live associated floating
       IPs, other hosts' rows, deleted and unassociated floating IPs, unclaimed and multi_host
-      networks, IPv6 gateways, interface overrides and distinct dhcp_server (Newton).
+      networks (diablo on), IPv6 gateways, interface overrides (folsom on) and distinct
+      dhcp_server (newton). --shape defaults to the shape the database's columns have.
       --odd-rows adds rows nova-garp must skip (bad addresses, empty bridge).
       Prints the rows written and the targets 'nova-garp plan --host H' must show.
 
@@ -32,7 +34,7 @@ Never point migrate or seed at a production nova database: seed writes rows.
 Options:
   --url URL            mysql://user:password@host[:port]/database (also mysql+pymysql://,
                        mysql+mysqldb://) [NOVA_GARP_DATABASE_URL]
-  --shape SHAPE        ${SHAPES.join(' or ')}
+  --shape SHAPE        ${ALL_SHAPES.join(', ')}
   --create-database    migrate: CREATE DATABASE IF NOT EXISTS first
   --timeout MS         connect timeout (default 5000)
   --json               machine-readable result
@@ -63,12 +65,12 @@ function requireUrl(values: DbValues): DatabaseUrl {
   }
 }
 
-function requireShape(values: DbValues, required: boolean): Shape | undefined {
+function requireShape(values: DbValues, required: boolean): AnyShape | undefined {
   if (values.shape === undefined) {
-    if (required) throw new UsageError(`--shape is required: ${SHAPES.join(' or ')}`);
+    if (required) throw new UsageError(`--shape is required: ${ALL_SHAPES.join(', ')}`);
     return undefined;
   }
-  if (!isShape(values.shape)) throw new UsageError(`--shape must be ${SHAPES.join(' or ')}, got '${values.shape}'`);
+  if (!isAnyShape(values.shape)) throw new UsageError(`--shape must be one of ${ALL_SHAPES.join(', ')}, got '${values.shape}'`);
   return values.shape;
 }
 
@@ -127,7 +129,7 @@ export const dbCommand: Command = {
 
     switch (action) {
       case 'migrate': {
-        const shape = requireShape(values, true) as Shape;
+        const shape = requireShape(values, true) as AnyShape;
         const url = requireUrl(values);
         try {
           if (values['create-database'] === true) await createDatabase(url, timeoutMs);

@@ -16,18 +16,26 @@ export interface NetworkRowSpec {
   dhcpServer: string | null;
 }
 
+/** The `db migrate --shape` shapes (migrations/index.ts ALL_SHAPES), oldest first. */
+export type RowShape = 'cactus' | 'diablo' | 'folsom' | 'grizzly' | 'newton';
+
 /**
- * One `networks` row as nova-network writes it, in the Cactus shape (Boolean `deleted`, `dns`) or
- * the Newton one (Integer `deleted` = id when deleted, `dns1/2`, `uuid`, `dhcp_server`, ...).
+ * One `networks` row as nova-network writes it, in the given shape: Cactus (Boolean `deleted`,
+ * `dns`), Diablo (`dns1/2`, `multi_host`, `uuid`...), Folsom (+ `rxtx_base`), Grizzly (Integer
+ * `deleted` = id when deleted) or Newton (+ `mtu`, `dhcp_server`, `enable_dhcp`, `share_address`).
+ * `true`/`false` mean `newton`/`cactus`, as before the middle shapes existed.
  */
-export function networkRow(spec: NetworkRowSpec, newton: boolean, createdAt: unknown): Record<string, unknown> {
+export function networkRow(spec: NetworkRowSpec, shapeOrNewton: boolean | RowShape, createdAt: unknown): Record<string, unknown> {
+  const shape: RowShape = shapeOrNewton === true ? 'newton' : shapeOrNewton === false ? 'cactus' : shapeOrNewton;
+  const newton = shape === 'newton';
+  const integerDeleted = shape === 'grizzly' || newton;
   const { id, vlan, net, gatewayV6 } = spec;
   const row: Record<string, unknown> = {
     created_at: createdAt,
     updated_at: null,
     deleted_at: null,
     id,
-    deleted: spec.deleted ? (newton ? id : true) : newton ? 0 : false,
+    deleted: spec.deleted ? (integerDeleted ? id : true) : integerDeleted ? 0 : false,
     injected: false,
     cidr: `${net}.0/24`,
     netmask: '255.255.255.0',
@@ -46,22 +54,26 @@ export function networkRow(spec: NetworkRowSpec, newton: boolean, createdAt: unk
     label: `vlan${vlan}`,
     netmask_v6: gatewayV6 === null ? null : '64',
   };
+  if (shape === 'cactus') {
+    row.dns = '8.8.4.4';
+    return row;
+  }
+  Object.assign(row, {
+    dns1: '8.8.4.4',
+    dns2: null,
+    multi_host: spec.multiHost,
+    bridge_interface: 'eth1',
+    uuid: spec.uuid,
+    priority: null,
+  });
+  if (shape !== 'diablo') row.rxtx_base = null;
   if (newton) {
     Object.assign(row, {
-      dns1: '8.8.4.4',
-      dns2: null,
-      multi_host: spec.multiHost,
-      bridge_interface: 'eth1',
-      uuid: spec.uuid,
-      priority: null,
-      rxtx_base: null,
       mtu: null,
       dhcp_server: spec.dhcpServer,
       enable_dhcp: true,
       share_address: false,
     });
-  } else {
-    row.dns = '8.8.4.4';
   }
   return row;
 }

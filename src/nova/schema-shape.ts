@@ -9,14 +9,30 @@ import type { NovaDatabase } from './nova-tables.js';
 
 export type DeletedKind = 'boolean' | 'integer' | 'absent';
 
+/**
+ * Which interface the release's init_host binds a floating IP on:
+ * - `public_interface`: Cactus, Diablo (no `floating_ips.interface` column);
+ * - `row`: Essex 2012.1, `floating_ips.interface` alone (`l3driver.add_floating_ip(..., floating_ip['interface'])`);
+ * - `public_interface-or-row`: Folsom and later, `public_interface or floating_ip.interface`.
+ */
+export type FloatingInterfaceRule = 'public_interface' | 'row' | 'public_interface-or-row';
+
 export interface SchemaShape {
   /** Release whose migrations end at or after `version` (`cactus`, `folsom`, `newton`...), or `unknown`. */
   release: string;
   /** sqlalchemy-migrate version of the `nova` repository, null when not version-controlled. */
   version: number | null;
   deleted: DeletedKind;
-  floatingIps: { columns: string[]; interface: boolean };
-  networks: { columns: string[]; dhcpServer: boolean; gatewayV6: boolean; multiHost: boolean };
+  floatingIps: { columns: string[]; interface: boolean; interfaceRule: FloatingInterfaceRule };
+  networks: {
+    columns: string[];
+    dhcpServer: boolean;
+    gatewayV6: boolean;
+    multiHost: boolean;
+    /** Juno (245) on; they only matter for multi_host networks, which nova-garp does not announce. */
+    enableDhcp: boolean;
+    shareAddress: boolean;
+  };
 }
 
 export interface CatalogColumn {
@@ -85,16 +101,20 @@ export function shapeFromCatalog(columns: readonly CatalogColumn[], version: num
   const del = fip.get('deleted');
   const deleted: DeletedKind =
     del === undefined ? 'absent' : del.dataType.toLowerCase() === 'bit' || /^tinyint\(1\)/i.test(del.columnType) || del.dataType.toLowerCase() === 'boolean' ? 'boolean' : 'integer';
+  const release = releaseForVersion(version);
+  const interfaceRule: FloatingInterfaceRule = !fip.has('interface') ? 'public_interface' : release === 'essex' ? 'row' : 'public_interface-or-row';
   return {
-    release: releaseForVersion(version),
+    release,
     version,
     deleted,
-    floatingIps: { columns: [...fip.keys()].sort(), interface: fip.has('interface') },
+    floatingIps: { columns: [...fip.keys()].sort(), interface: fip.has('interface'), interfaceRule },
     networks: {
       columns: [...net.keys()].sort(),
       dhcpServer: net.has('dhcp_server'),
       gatewayV6: net.has('gateway_v6'),
       multiHost: net.has('multi_host'),
+      enableDhcp: net.has('enable_dhcp'),
+      shareAddress: net.has('share_address'),
     },
   };
 }

@@ -1,7 +1,7 @@
-import { networkRow } from './network-row.js';
+import { networkRow, type RowShape } from './network-row.js';
 import type { Kysely } from 'kysely';
 import type { NovaDatabase } from './nova-tables.js';
-import { detectSchema } from './schema-shape.js';
+import { detectSchema, type SchemaShape } from './schema-shape.js';
 
 /**
  * Realistic rows for a nova-shaped lab database: the seeded host's networks and floating IPs mixed
@@ -10,7 +10,36 @@ import { detectSchema } from './schema-shape.js';
  * a few impossible rows. Deterministic (index-driven), so the expected targets are known exactly.
  */
 
-export type SeedShape = 'cactus' | 'newton';
+/** Every `db migrate --shape` shape (migrations/index.ts ALL_SHAPES). */
+export type SeedShape = RowShape;
+
+/** What each shape's tables hold, as far as the seeded rows go. */
+function features(shape: SeedShape): {
+  integerDeleted: boolean;
+  multiHost: boolean;
+  dhcpServer: boolean;
+  interface: boolean;
+  instanceUuid: boolean;
+  fixedHost: boolean;
+} {
+  const order: SeedShape[] = ['cactus', 'diablo', 'folsom', 'grizzly', 'newton'];
+  const at = order.indexOf(shape);
+  return {
+    integerDeleted: at >= order.indexOf('grizzly'),
+    multiHost: at >= order.indexOf('diablo'),
+    dhcpServer: shape === 'newton',
+    interface: at >= order.indexOf('folsom'),
+    instanceUuid: at >= order.indexOf('folsom'),
+    fixedHost: at >= order.indexOf('diablo'),
+  };
+}
+
+/** The shape whose columns a detected schema has (the oldest one that fits). */
+function shapeOf(schema: SchemaShape): SeedShape {
+  if (schema.deleted !== 'boolean') return schema.networks.dhcpServer ? 'newton' : 'grizzly';
+  if (schema.floatingIps.interface) return 'folsom';
+  return schema.networks.multiHost ? 'diablo' : 'cactus';
+}
 
 export interface SeedOptions {
   host: string;
@@ -67,9 +96,14 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
   if (!Number.isInteger(opts.floatingIps) || opts.floatingIps < 0) throw new SeedError('floating IP count must be a whole number >= 0');
   if (!Number.isInteger(opts.networks) || opts.networks < 1 || opts.networks > 3800) throw new SeedError('network count must be between 1 and 3800 (one VLAN each)');
   const schema = await detectSchema(db);
-  const shape: SeedShape = opts.shape ?? (schema.deleted === 'boolean' ? 'cactus' : 'newton');
-  if (shape === 'newton' && !schema.floatingIps.interface) throw new SeedError('the database has no floating_ips.interface: it is not Newton-shaped (use --shape cactus)');
-  if (shape === 'cactus' && schema.deleted !== 'boolean') throw new SeedError('the database has an Integer deleted column: it is not Cactus-shaped (use --shape newton)');
+  const detected = shapeOf(schema);
+  const shape: SeedShape = opts.shape ?? detected;
+  if (shape !== detected) {
+    if (shape === 'newton' && !schema.floatingIps.interface) throw new SeedError('the database has no floating_ips.interface: it is not Newton-shaped (use --shape cactus)');
+    if (shape === 'cactus' && schema.deleted !== 'boolean') throw new SeedError('the database has an Integer deleted column: it is not Cactus-shaped (use --shape newton)');
+    throw new SeedError(`the database's columns are ${detected}-shaped, not ${shape}-shaped (use --shape ${detected})`);
+  }
+  const f = features(shape);
   const newton = shape === 'newton';
   const others = opts.otherHosts ?? ['network-b', 'network-c'];
   const oddRows = opts.oddRows === true;
@@ -82,11 +116,11 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
 
   const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
   const base = { created_at: now, updated_at: null, deleted_at: null };
-  const live = newton ? 0 : false;
-  const gone = (id: number): number | boolean => (newton ? id : true);
+  const live = f.integerDeleted ? 0 : false;
+  const gone = (id: number): number | boolean => (f.integerDeleted ? id : true);
   const expected = { floating: 0, floatingOnOverride: 0, gateway: 0, gatewayV6: 0, skipped: 0 };
 
-  // Networks: per 20 rows, 2 other hosts', 2 multi_host (Newton; unclaimed on Cactus), 1 deleted,
+  // Networks: per 20 rows, 2 other hosts', 2 multi_host (Diablo on; unclaimed on Cactus), 1 deleted,
   // 1 unclaimed (host NULL, waiting for set_network_host); the rest are this host's.
   const networks: Record<string, unknown>[] = [];
   for (let i = 0; i < opts.networks; i++) {
@@ -99,13 +133,13 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
     let deleted = false;
     if (slot === 3 || slot === 13) host = others[i % others.length] ?? 'network-b';
     else if (slot === 5 || slot === 15) {
-      multiHost = newton;
+      multiHost = f.multiHost;
       // Half the multi_host rows name this host, as a network created before switching to multi_host would.
-      host = newton && slot === 5 ? opts.host : null;
+      host = f.multiHost && slot === 5 ? opts.host : null;
     } else if (slot === 7) deleted = true;
     else if (slot === 9) host = null;
     const v6 = i % 3 === 0;
-    const distinctDhcp = newton && i % 10 === 1;
+    const distinctDhcp = f.dhcpServer && i % 10 === 1;
     let bridge = `br${vlan}`;
     let gateway = `${net}.1`;
     if (oddRows && i === 1) bridge = '';
@@ -126,7 +160,7 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
         multiHost,
         dhcpServer: distinctDhcp ? `${net}.4` : gateway === 'garbage' ? null : gateway,
       },
-      newton,
+      shape,
       now,
     );
     networks.push(row);
@@ -166,7 +200,9 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
       instances.push(
         newton
           ? { ...base, id: instanceId, deleted: live, uuid, hostname: `vm-${instanceId}`, host: `compute-${instanceId % 50}`, node: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, vm_state: 'active', power_state: 1 }
-          : { ...base, id: instanceId, deleted: live, internal_id: instanceId, hostname: `i-${instanceId.toString(16).padStart(8, '0')}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, state: 1, state_description: 'running', mac_address: `02:16:3e:${((instanceId >> 16) & 0xff).toString(16).padStart(2, '0')}:${((instanceId >> 8) & 0xff).toString(16).padStart(2, '0')}:${(instanceId & 0xff).toString(16).padStart(2, '0')}` },
+          : shape !== 'cactus'
+            ? { ...base, id: instanceId, deleted: live, uuid, hostname: `vm-${instanceId}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, vm_state: 'active', power_state: 1 }
+            : { ...base, id: instanceId, deleted: live, internal_id: instanceId, hostname: `i-${instanceId.toString(16).padStart(8, '0')}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, state: 1, state_description: 'running', mac_address: `02:16:3e:${((instanceId >> 16) & 0xff).toString(16).padStart(2, '0')}:${((instanceId >> 8) & 0xff).toString(16).padStart(2, '0')}:${(instanceId & 0xff).toString(16).padStart(2, '0')}` },
       );
       fixedIps.push({
         ...base,
@@ -177,14 +213,15 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
         allocated: true,
         leased: true,
         reserved: false,
-        ...(newton ? { instance_uuid: uuid, host: null, virtual_interface_id: null } : { instance_id: instanceId }),
+        ...(f.instanceUuid ? { instance_uuid: uuid } : { instance_id: instanceId }),
+        ...(f.fixedHost ? { host: null, virtual_interface_id: null } : {}),
       });
     }
     let address = floatingAddress(i);
     if (oddRows && i === 10) address = 'not-an-ip';
     if (oddRows && i === 11) address = '999.1.1.1';
     let iface: string | null = null;
-    if (newton) iface = i % 20 === 12 ? (OVERRIDE_INTERFACES[i % 2] ?? 'eth1') : i % 20 === 13 ? '' : null;
+    if (f.interface) iface = i % 20 === 12 ? (OVERRIDE_INTERFACES[i % 2] ?? 'eth1') : i % 20 === 13 ? '' : null;
     floatingIps.push({
       ...base,
       id,
@@ -193,7 +230,8 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
       fixed_ip_id: fixedId,
       project_id: associated ? `project-${i % 37}` : null,
       host,
-      ...(newton ? { auto_assigned: false, pool: 'public', interface: iface } : {}),
+      ...(f.multiHost ? { auto_assigned: false } : {}),
+      ...(f.interface ? { pool: 'public', interface: iface } : {}),
     });
     if (host !== opts.host || !associated || deleted) continue;
     if (address === 'not-an-ip' || address === '999.1.1.1') {

@@ -1,4 +1,4 @@
-"""patches/nova_garp_hook.py against real unix-socket servers."""
+"""patches/nova_garp_hook.py against real unix-socket servers (Python 2.7 and 3)."""
 
 import json
 import logging
@@ -7,8 +7,9 @@ import socket
 import time
 import unittest
 
-from garp_support import (FakeManager, FlatDHCPManager, LOGGER, UnixServer,
-                     VlanManager, load_hook, parse_request, short_tempdir)
+from garp_support import (FlatDHCPManager, LOGGER, UnixServer, VlanManager,
+                          capture_logs, load_hook, now, parse_request,
+                          short_tempdir, sub_test)
 
 TIMEOUT = 0.3
 # Scheduling slack allowed on top of the hook's deadline.
@@ -20,10 +21,10 @@ class HookTestCase(unittest.TestCase):
         self.hook = load_hook()
 
     def notify(self, manager, path, timeout=TIMEOUT):
-        start = time.monotonic()
+        start = now()
         result = self.hook.notify_started(manager, socket_path=path,
                                           timeout=timeout)
-        return result, time.monotonic() - start
+        return result, now() - start
 
     def assert_one_warning(self, logs, *needles):
         self.assertEqual(len(logs.records), 1, logs.output)
@@ -97,7 +98,7 @@ class TestFailuresAreSwallowed(HookTestCase):
         d = short_tempdir()
         path = os.path.join(d, 'absent.sock')
         try:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), path)
         finally:
             os.rmdir(d)
@@ -113,7 +114,7 @@ class TestFailuresAreSwallowed(HookTestCase):
         s.bind(path)
         s.close()
         try:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), path)
         finally:
             os.unlink(path)
@@ -124,7 +125,7 @@ class TestFailuresAreSwallowed(HookTestCase):
 
     def test_server_that_never_answers(self):
         with UnixServer(mode='silent') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), server.path)
             self.assertEqual(len(server.requests), 1)
         self.assertIs(result, False)
@@ -134,7 +135,7 @@ class TestFailuresAreSwallowed(HookTestCase):
 
     def test_server_that_never_accepts(self):
         with UnixServer(mode='backlog') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), server.path)
         self.assertIs(result, False)
         self.assertLess(elapsed, TIMEOUT + SLACK)
@@ -145,7 +146,7 @@ class TestFailuresAreSwallowed(HookTestCase):
         # status line never completes. The hook must still stop at its
         # deadline.
         with UnixServer(mode='drip') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), server.path,
                                               timeout=0.45)
         self.assertIs(result, False)
@@ -160,7 +161,7 @@ class TestFailuresAreSwallowed(HookTestCase):
                     b'Content-Length: ' + str(len(body)).encode() +
                     b'\r\n\r\n' + body)
         with UnixServer(response=response) as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), server.path)
         self.assertIs(result, False)
         self.assertLess(elapsed, TIMEOUT + SLACK)
@@ -168,14 +169,14 @@ class TestFailuresAreSwallowed(HookTestCase):
 
     def test_server_answers_400_without_body(self):
         with UnixServer(response=b'HTTP/1.1 400 Bad Request\r\n\r\n') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, _ = self.notify(VlanManager(), server.path)
         self.assertIs(result, False)
         self.assert_one_warning(logs, '400')
 
     def test_server_closes_without_answer(self):
         with UnixServer(mode='close') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, elapsed = self.notify(VlanManager(), server.path)
         self.assertIs(result, False)
         self.assertLess(elapsed, TIMEOUT + SLACK)
@@ -183,7 +184,7 @@ class TestFailuresAreSwallowed(HookTestCase):
 
     def test_garbage_answer(self):
         with UnixServer(response=b'SSH-2.0-OpenSSH\r\n') as server:
-            with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with capture_logs(LOGGER) as logs:
                 result, _ = self.notify(VlanManager(), server.path)
         self.assertIs(result, False)
         self.assert_one_warning(logs, 'not an HTTP answer')
@@ -203,22 +204,22 @@ class TestFailuresAreSwallowed(HookTestCase):
             (None, '/tmp/absent-garp.sock', TIMEOUT),
         ]
         for manager, path, timeout in cases:
-            with self.subTest(path=path, timeout=timeout):
-                start = time.monotonic()
-                with self.assertLogs(LOGGER, level='WARNING') as logs:
+            with sub_test(self, path=path, timeout=timeout):
+                start = now()
+                with capture_logs(LOGGER) as logs:
                     try:
                         result = self.hook.notify_started(
                             manager, socket_path=path, timeout=timeout)
                     except Exception as exc:  # pragma: no cover
                         self.fail('notify_started raised %r' % (exc,))
                 self.assertIs(result, False)
-                self.assertLess(time.monotonic() - start,
+                self.assertLess(now() - start,
                                 self.hook.DEFAULT_TIMEOUT + SLACK)
                 self.assertEqual(len(logs.records), 1, logs.output)
 
     def test_invalid_timeouts_fall_back_to_the_default(self):
         for bad in (-1, 0, 'soon', None, float('nan'), float('inf'), 1e9):
-            with self.subTest(timeout=bad):
+            with sub_test(self, timeout=bad):
                 self.assertEqual(self.hook._valid_timeout(bad),
                                  self.hook.DEFAULT_TIMEOUT)
         self.assertEqual(self.hook._valid_timeout('0.25'), 0.25)

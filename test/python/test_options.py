@@ -4,14 +4,12 @@ nova.flags in Essex/Folsom, oslo.config's global CONF in Grizzly..Liberty,
 nova.conf.CONF from Mitaka on). The stand-ins copy the behaviour that
 matters: gflags refuses a second DEFINE of a name, cfg's register_opt()
 returns False for an identical option and raises DuplicateOptError for a
-different one."""
+different one. Runs on Python 2.7 and 3."""
 
-import sys
 import types
 import unittest
-from unittest import mock
 
-from garp_support import UnixServer, VlanManager, load_hook
+from garp_support import UnixServer, VlanManager, load_hook, patched_modules
 
 
 # ---- stand-in for python-gflags behind nova.flags (Cactus, Diablo)
@@ -157,7 +155,7 @@ NO_NOVA = {'nova': None}
 
 class TestWithoutNova(unittest.TestCase):
     def test_registration_works_without_nova(self):
-        with mock.patch.dict(sys.modules, NO_NOVA):
+        with patched_modules(NO_NOVA):
             hook = load_hook()
             self.assertEqual(hook.register_opts(), 'none')
             self.assertEqual(hook.register_opts(), 'none')
@@ -174,7 +172,7 @@ class TestGflags(unittest.TestCase):
     def test_defines_both_flags_once(self):
         values = FakeFlagValues()
         modules = make_gflags_nova(values)
-        with mock.patch.dict(sys.modules, modules):
+        with patched_modules(modules):
             hook = load_hook()
             self.assertEqual(hook._backend[0], 'gflags')
             # Loaded twice (e.g. reload) and registered again: no error.
@@ -188,7 +186,7 @@ class TestGflags(unittest.TestCase):
 
     def test_flag_values_are_used(self):
         values = FakeFlagValues()
-        with mock.patch.dict(sys.modules, make_gflags_nova(values)):
+        with patched_modules(make_gflags_nova(values)):
             hook = load_hook()
         values.garp_sidecar_timeout = 0.2
         with UnixServer() as server:
@@ -200,14 +198,14 @@ class TestGflags(unittest.TestCase):
     def test_host_flag_when_manager_has_no_host(self):
         values = FakeFlagValues()
         values.host = 'flag-host'
-        with mock.patch.dict(sys.modules, make_gflags_nova(values)):
+        with patched_modules(make_gflags_nova(values)):
             hook = load_hook()
         self.assertEqual(hook._manager_host(object()), 'flag-host')
 
 
 class TestCfg(unittest.TestCase):
     def check_backend(self, modules, conf):
-        with mock.patch.dict(sys.modules, modules):
+        with patched_modules(modules):
             hook = load_hook()
             self.assertEqual(hook._backend, ('cfg', conf))
             self.assertEqual(load_hook().register_opts(), 'cfg')
@@ -235,7 +233,7 @@ class TestCfg(unittest.TestCase):
         conf = FakeConf(garp_sidecar_timeout=1.5)
         conf.register_opt(FloatOpt('garp_sidecar_timeout', default=2.0,
                                    help='someone else'))
-        with mock.patch.dict(sys.modules, make_newton_nova(conf)):
+        with patched_modules(make_newton_nova(conf)):
             hook = load_hook()
         self.assertEqual(hook._backend[0], 'cfg')
         self.assertEqual(hook.get_timeout(), 1.5)
@@ -245,7 +243,7 @@ class TestCfg(unittest.TestCase):
         with UnixServer() as server:
             conf = FakeConf(garp_sidecar_socket=server.path,
                             garp_sidecar_timeout='0.25')
-            with mock.patch.dict(sys.modules, make_newton_nova(conf)):
+            with patched_modules(make_newton_nova(conf)):
                 hook = load_hook()
             self.assertEqual(hook.get_socket_path(), server.path)
             self.assertEqual(hook.get_timeout(), 0.25)
@@ -254,7 +252,7 @@ class TestCfg(unittest.TestCase):
 
     def test_broken_config_falls_back_to_defaults(self):
         conf = FakeConf(garp_sidecar_socket='', garp_sidecar_timeout=-3)
-        with mock.patch.dict(sys.modules, make_folsom_nova(conf)):
+        with patched_modules(make_folsom_nova(conf)):
             hook = load_hook()
         self.assertEqual(hook.get_socket_path(), '/run/nova-garp/control.sock')
         self.assertEqual(hook.get_timeout(), 0.5)
@@ -264,7 +262,7 @@ class TestCfg(unittest.TestCase):
             def register_opt(self, opt, group=None):
                 raise RuntimeError('config frozen')
         conf = Angry()
-        with mock.patch.dict(sys.modules, make_folsom_nova(conf)):
+        with patched_modules(make_folsom_nova(conf)):
             hook = load_hook()
         self.assertEqual(hook.get_timeout(), 0.5)
 

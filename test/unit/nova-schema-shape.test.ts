@@ -21,6 +21,18 @@ describe('schema shape', () => {
     expect(newton).toMatchObject({ release: 'newton', deleted: 'integer', floatingIps: { interface: true }, networks: { dhcpServer: true, multiHost: true } });
   });
 
+  it('says where each release binds floating IPs, and finds the Juno networks columns', () => {
+    const withIface = [...base(['tinyint', 'tinyint(1)']), col('floating_ips', 'interface')];
+    expect(shapeFromCatalog(base(['tinyint', 'tinyint(1)']), 46).floatingIps.interfaceRule).toBe('public_interface');
+    expect(shapeFromCatalog(withIface, 82).floatingIps.interfaceRule).toBe('row');
+    expect(shapeFromCatalog(withIface, 133).floatingIps.interfaceRule).toBe('public_interface-or-row');
+    expect(shapeFromCatalog(withIface, null).floatingIps.interfaceRule).toBe('public_interface-or-row');
+    const juno = shapeFromCatalog([...base(['int', 'int(11)']), ...['dhcp_server', 'enable_dhcp', 'share_address', 'mtu'].map((c) => col('networks', c))], 254);
+    expect(juno).toMatchObject({ release: 'juno', networks: { dhcpServer: true, enableDhcp: true, shareAddress: true } });
+    const icehouse = shapeFromCatalog(base(['int', 'int(11)']), 233);
+    expect(icehouse).toMatchObject({ release: 'icehouse', deleted: 'integer', networks: { dhcpServer: false, enableDhcp: false, shareAddress: false } });
+  });
+
   it('refuses a database without nova-network tables', () => {
     expect(() => shapeFromCatalog([], null)).toThrowError(SchemaError);
     expect(() => shapeFromCatalog(base(['int', 'int']).filter((c) => c.column !== 'bridge'), 334)).toThrowError(/networks lacks column\(s\) bridge/);
