@@ -52,6 +52,18 @@ export class InterfaceSender {
     return run;
   }
 
+  /**
+   * One slice (at most SLICE frames) at once, no pacing: the caller has judged every frame just
+   * before, so nothing may sit in a queue between that judgement and the kernel.
+   */
+  async sendSlice(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SendReport> {
+    if (planned.length > SLICE) throw new Error(`a slice holds at most ${SLICE} frames, got ${planned.length}`);
+    const report: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+    writeFrames(this.batch, planned, 0, planned.length, bytesOf, ctx, arpTemplates(ctx));
+    await this.sendSlots(planned.length, report);
+    return report;
+  }
+
   private async sendNow(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
     const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
     const templates = arpTemplates(ctx);

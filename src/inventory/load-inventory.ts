@@ -62,7 +62,7 @@ export async function readInventoryFromDatabase(settings: InventorySettings, opt
     stage = 'reading floating_ips and networks';
     const rows = await readNovaRows(handle.db, settings.host, shape);
     const t3 = performance.now();
-    const derived = deriveTargets(targetConfig(settings), rows);
+    const derived = deriveTargets({ ...targetConfig(settings), floatingInterfaceRule: shape.floatingIps.interfaceRule }, rows);
     const t4 = performance.now();
     const inventory: Inventory = {
       host: settings.host,

@@ -15,11 +15,17 @@ export class TcpRelay {
     private readonly server: Server,
     readonly port: number,
     private readonly sockets: Set<Socket>,
+    private readonly state: { cut: boolean },
   ) {}
 
   static async start(listenHost: string, target: Endpoint | { path: string }): Promise<TcpRelay> {
     const sockets = new Set<Socket>();
+    const state = { cut: false };
     const server = createServer((client) => {
+      if (state.cut) {
+        client.destroy();
+        return;
+      }
       const upstream = 'path' in target ? connect(target.path) : connect(target.port, target.host);
       sockets.add(client);
       sockets.add(upstream);
@@ -38,7 +44,17 @@ export class TcpRelay {
       server.once('error', reject);
       server.listen(0, listenHost, () => resolve());
     });
-    return new TcpRelay(server, (server.address() as { port: number }).port, sockets);
+    return new TcpRelay(server, (server.address() as { port: number }).port, sockets, state);
+  }
+
+  /** An outage: open connections are reset and new ones refused until restore(). */
+  cut(): void {
+    this.state.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.state.cut = false;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { IpFamily } from '../net/ip-address.js';
 import { validInterfaceName } from '../net/interface-name.js';
 import { checkTarget } from '../targets/announceable.js';
-import { floatingInterface } from '../targets/floating-interface.js';
+import { floatingInterface, type FloatingInterfaceRule } from '../targets/floating-interface.js';
 import type { SkippedRow, Target, TargetKind } from '../targets/target.js';
 import type { NetworkRow, NovaRows } from './inventory-reader.js';
 
@@ -14,6 +14,8 @@ import type { NetworkRow, NovaRows } from './inventory-reader.js';
 export interface TargetConfig {
   routingSourceIp: string;
   publicInterface: string;
+  /** How this release picks a floating IP's interface (from the schema shape); Folsom's rule by default. */
+  floatingInterfaceRule?: FloatingInterfaceRule;
 }
 
 export interface Derived {
@@ -70,10 +72,14 @@ function addNetwork(c: Collector, n: NetworkRow): void {
     c.skip(source, 'empty bridge: nova-network has no device to bind the gateway on');
     return;
   }
-  c.add('gateway', n.gateway, bridge, `${source} gateway`, 4);
-  // Folsom on: nova binds dhcp_server first on the bridge; usually equal to gateway (then deduped).
-  if (n.dhcp_server !== undefined && n.dhcp_server !== null && n.dhcp_server.trim() !== '') {
-    c.add('gateway', n.dhcp_server, bridge, `${source} dhcp_server`, 4);
+  const dhcp = (n.dhcp_server ?? '').trim();
+  // Juno on (the dhcp_server column): nova binds dhcp_server on the bridge, and a gateway that
+  // differs from it is a router outside this host, not an address to announce.
+  if (dhcp !== '' && dhcp !== (n.gateway ?? '').trim()) {
+    c.skip(`${source} gateway`, `${(n.gateway ?? '').trim() || 'no gateway'} differs from dhcp_server ${dhcp}: nova binds dhcp_server, the gateway is an outside router`);
+    c.add('gateway', dhcp, bridge, `${source} dhcp_server`, 4);
+  } else {
+    c.add('gateway', n.gateway, bridge, `${source} gateway`, 4);
   }
   if (n.gateway_v6 !== undefined && n.gateway_v6 !== null && n.gateway_v6.trim() !== '') {
     c.add('gateway_v6', n.gateway_v6, bridge, `${source} gateway_v6`, 6);
@@ -93,7 +99,7 @@ export function deriveTargets(config: TargetConfig, rows: NovaRows): Derived {
   c.add('routing_source', config.routingSourceIp, publicInterface, 'nova.conf routing_source_ip', null);
   for (const n of rows.networks) addNetwork(c, n);
   for (const f of rows.floatingIps) {
-    const iface = floatingInterface(publicInterface, f.interface);
+    const iface = floatingInterface(publicInterface, f.interface, config.floatingInterfaceRule);
     if (iface === null) {
       c.skip(`floating_ips.id=${f.id}`, 'public_interface is empty and the row names no interface');
       continue;

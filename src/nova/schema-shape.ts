@@ -15,7 +15,9 @@ export type DeletedKind = 'boolean' | 'integer' | 'absent';
  * - `row`: Essex 2012.1, `floating_ips.interface` alone (`l3driver.add_floating_ip(..., floating_ip['interface'])`);
  * - `public_interface-or-row`: Folsom and later, `public_interface or floating_ip.interface`.
  */
-export type FloatingInterfaceRule = 'public_interface' | 'row' | 'public_interface-or-row';
+import type { FloatingInterfaceRule } from '../targets/floating-interface.js';
+
+export type { FloatingInterfaceRule };
 
 export interface SchemaShape {
   /** Release whose migrations end at or after `version` (`cactus`, `folsom`, `newton`...), or `unknown`. */

@@ -23,6 +23,31 @@ export class RequestError extends Error {
 
 const MAX_ADDRESSES = 100_000;
 
+/** Addresses checked per turn of the event loop: a 100,000-address request must not stall the hook's path. */
+export const ADDRESSES_PER_TURN = 4096;
+
+/**
+ * parseAnnounceRequest for the control socket: the same rules, with a turn of the event loop
+ * every ADDRESSES_PER_TURN addresses (the largest request takes tens of milliseconds to check).
+ */
+export async function parseAnnounceRequestInTurns(body: unknown, turn: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<AnnounceRequest> {
+  const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : null;
+  const list = b?.addresses;
+  if (b === null || !Array.isArray(list) || list.length <= ADDRESSES_PER_TURN) return parseAnnounceRequest(body);
+  // Validate everything but the addresses first (cheap), then the addresses a slice at a time.
+  const head = parseAnnounceRequest({ ...b, addresses: [] });
+  if (list.length > MAX_ADDRESSES) throw new RequestError(`at most ${MAX_ADDRESSES} addresses per request`);
+  const addresses: string[] = [];
+  const invalid: string[] = [];
+  for (let i = 0; i < list.length; i += ADDRESSES_PER_TURN) {
+    if (i > 0) await turn();
+    const part = parseAnnounceRequest({ addresses: list.slice(i, i + ADDRESSES_PER_TURN) });
+    addresses.push(...part.addresses!);
+    invalid.push(...part.invalid);
+  }
+  return { ...head, addresses, invalid };
+}
+
 /** Pure validation of a decoded JSON body. */
 export function parseAnnounceRequest(body: unknown): AnnounceRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError('body must be a JSON object');

@@ -2,11 +2,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chmod, chown, mkdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { RequestError, parseAnnounceRequest, parseEventRequest, type AnnounceRequest, type StartedEvent } from './announce-request.js';
+import { RequestError, parseAnnounceRequestInTurns, parseEventRequest, type AnnounceRequest, type StartedEvent } from './announce-request.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/nova-garp/control.sock';
-/** Requests are a few hundred bytes; a large reannounce list still fits comfortably. */
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Requests are a few hundred bytes; the largest reannounce list (100,000 addresses) is about
+ * 1.6 MB. Parsing JSON cannot be split, so the cap also bounds how long one body holds the event
+ * loop (2 MiB: about 10 ms here).
+ */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Beyond this many open connections, everything but the hook and /healthz gets 503. */
+export const SOFT_CONNECTION_CAP = 64;
+/** Beyond this many, new connections are closed at once (file descriptors are finite). */
+export const HARD_CONNECTION_CAP = 1024;
 
 export interface ControlHandlers {
   /** Must answer at once: the hook waits for it inside nova-network's init_host. */
@@ -56,8 +64,15 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 export async function startControlServer(path: string, handlers: ControlHandlers, gid: number | null = null): Promise<Server> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
+  let open = 0;
   const server = createServer((req, res) => {
     const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
+    // The hook's path stays open under a flood: nova-network waits on it inside init_host.
+    if (open > SOFT_CONNECTION_CAP && route !== 'POST /v1/events' && route !== 'GET /healthz') {
+      handlers.rejected('busy');
+      send(res, 503, { error: `over ${SOFT_CONNECTION_CAP} open connections; retry later` });
+      return;
+    }
     const fail = (err: unknown): void => {
       const status = err instanceof RequestError ? err.status : 500;
       handlers.rejected(status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request');
@@ -80,7 +95,7 @@ export async function startControlServer(path: string, handlers: ControlHandlers
         return;
       case 'POST /v1/announce':
         readBody(req)
-          .then(async (body) => send(res, 200, await handlers.announce(parseAnnounceRequest(body))))
+          .then(async (body) => send(res, 200, await handlers.announce(await parseAnnounceRequestInTurns(body))))
           .catch(fail);
         return;
       default: {
@@ -89,6 +104,23 @@ export async function startControlServer(path: string, handlers: ControlHandlers
         send(res, known ? 405 : 404, { error: known ? `${req.method} not allowed here` : `no route ${req.url}` });
       }
     }
+  });
+  server.on('connection', (socket) => {
+    if (open >= HARD_CONNECTION_CAP) {
+      handlers.rejected('too_many_connections');
+      socket.destroy();
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+  });
+  // Node answers malformed HTTP, oversized headers and timeouts itself; count them like our own rejections.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const [status, reason] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'timeout'] : [400, 'bad_http'];
+    handlers.rejected(reason);
+    if (socket.writable && !socket.destroyed) socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    else socket.destroy();
   });
   // A stuck client must not hold a connection (and memory) for long.
   server.requestTimeout = 10_000;

@@ -12,13 +12,28 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly coalesced = new Counter({ name: 'nova_garp_coalesced_total', help: 'Announce triggers folded into a schedule already running', labelNames: ['trigger'] as const, registers: [this.registry] });
-  readonly targets = new Gauge({ name: 'nova_garp_targets', help: 'Inventory targets by kind and whether they are bound here now', labelNames: ['kind', 'bound'] as const, registers: [this.registry] });
+  /** Set by the sidecar: fills `targets` from its state when Prometheus scrapes. */
+  collectTargets: (() => void) | null = null;
+  readonly targets = new Gauge({
+    name: 'nova_garp_targets',
+    help: 'Inventory targets by kind and whether they are bound here now',
+    labelNames: ['kind', 'bound'] as const,
+    registers: [this.registry],
+    collect: () => this.collectTargets?.(),
+  });
   readonly lastBurstSeconds = new Gauge({ name: 'nova_garp_last_burst_seconds', help: 'Trigger to last frame of round 1 of the last burst', registers: [this.registry] });
   readonly lastBurstFirstFrameSeconds = new Gauge({ name: 'nova_garp_last_burst_first_frame_seconds', help: 'Trigger to first frame of the last burst', registers: [this.registry] });
   readonly databaseUp = new Gauge({ name: 'nova_garp_database_up', help: '1 if the last nova database read succeeded', registers: [this.registry] });
   readonly rabbitmqUp = new Gauge({ name: 'nova_garp_rabbitmq_up', help: '1 while the RabbitMQ consumer is connected', registers: [this.registry] });
   readonly snapshotAge = new Gauge({ name: 'nova_garp_snapshot_age_seconds', help: 'Age of the inventory in use when it came from the snapshot (0 when from the database)', registers: [this.registry] });
   readonly rejected = new Counter({ name: 'nova_garp_rejected_total', help: 'Rejected AMQP messages and control requests', labelNames: ['source', 'reason'] as const, registers: [this.registry] });
+  readonly databaseReads = new Counter({ name: 'nova_garp_database_reads_total', help: 'Reads of nova\'s database by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly safetyDrops = new Counter({
+    name: 'nova_garp_safety_drops_total',
+    help: 'Addresses left out of a send slice because the kernel no longer reported them bound',
+    labelNames: ['interface'] as const,
+    registers: [this.registry],
+  });
   readonly sendErrors = new Counter({ name: 'nova_garp_send_errors_total', help: 'Rounds cut short by send errors', labelNames: ['interface'] as const, registers: [this.registry] });
 
   constructor() {

@@ -17,18 +17,25 @@ describe('target derivation', () => {
         { id: 10, address: ' 203.0.113.10 ', interface: null },
       ],
     });
-    expect(d.skipped).toEqual([]);
+    expect(d.skipped).toEqual([{ source: 'networks.id=2 gateway', reason: '10.0.1.1 differs from dhcp_server 10.0.1.4: nova binds dhcp_server, the gateway is an outside router' }]);
     expect(d.targets).toEqual([
       { kind: 'routing_source', address: '192.0.2.2', interface: 'eth0' },
       { kind: 'gateway', address: '10.0.0.1', interface: 'br100' },
       { kind: 'gateway_v6', address: 'fd00::1', interface: 'br100' },
-      { kind: 'gateway', address: '10.0.1.1', interface: 'br101' },
       { kind: 'gateway', address: '10.0.1.4', interface: 'br101' },
       { kind: 'floating', address: '203.0.113.7', interface: 'eth0' },
       { kind: 'floating', address: '203.0.113.8', interface: 'eth0' }, // public_interface wins, as in nova
       { kind: 'floating', address: '203.0.113.9', interface: 'eth0' },
       { kind: 'floating', address: '203.0.113.10', interface: 'eth0' },
     ]);
+  });
+
+  it('follows each release\'s floating-IP interface rule: Essex the row\'s, Folsom on public_interface first, Cactus public_interface only', () => {
+    const rows = { networks: [], floatingIps: [{ id: 1, address: '203.0.113.1', interface: 'eth1' }, { id: 2, address: '203.0.113.2', interface: null }] };
+    const ifaces = (rule: 'row' | 'public_interface' | 'public_interface-or-row'): string[] => deriveTargets({ ...config, floatingInterfaceRule: rule }, rows).targets.filter((t) => t.kind === 'floating').map((t) => t.interface);
+    expect(ifaces('row')).toEqual(['eth1', 'eth0']);
+    expect(ifaces('public_interface-or-row')).toEqual(['eth0', 'eth0']);
+    expect(ifaces('public_interface')).toEqual(['eth0', 'eth0']);
   });
 
   it('skips odd rows with a reason and carries on', () => {
