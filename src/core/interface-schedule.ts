@@ -1,5 +1,5 @@
 import { parseMac } from '../frames/mac.js';
-import { roundFrames, type FrameKind, type PlannedFrame, type ScheduleOptions } from '../engine/schedule.js';
+import { passKinds, type FrameKind, type PlannedFrame, type ScheduleOptions } from '../engine/schedule.js';
 import { TokenBucket } from '../engine/token-bucket.js';
 import { parseIp, type ParsedIp } from '../net/ip-address.js';
 import { unboundReasonIn } from '../targets/link-check.js';
@@ -75,6 +75,10 @@ export interface ScheduleHooks {
  */
 export class InterfaceSchedule {
   private readonly entries = new Map<string, Entry>();
+  /** Entries waiting for round 1, in arrival order: a storm's batches cost O(new), not O(all). */
+  private fresh: Entry[] = [];
+  /** Earliest due time of a later round (lower bound): below it, later rounds need no scan. */
+  private nextLater = Infinity;
   /** When each address's last schedule sent its round 1 (for forced triggers' rate limit). */
   private readonly lastFirst = new Map<string, number>();
   private running = false;
@@ -120,8 +124,11 @@ export class InterfaceSchedule {
     if (coalesceMs > 0 && last !== undefined && now - last < coalesceMs) return 'coalesced';
     if (e !== undefined) {
       Object.assign(e, { target, ip, round: 0, dueAt: now, firstAt: null, gen: e.gen + 1, trigger, triggeredAt });
+      this.fresh.push(e);
     } else {
-      this.entries.set(ip.text, { target, ip, round: 0, dueAt: now, firstAt: null, gen: 0, trigger, triggeredAt });
+      const entry: Entry = { target, ip, round: 0, dueAt: now, firstAt: null, gen: 0, trigger, triggeredAt };
+      this.entries.set(ip.text, entry);
+      this.fresh.push(entry);
     }
     this.wake();
     return 'started';
@@ -143,6 +150,7 @@ export class InterfaceSchedule {
     this.cancelTimer?.();
     this.cancelTimer = null;
     this.entries.clear();
+    this.fresh = [];
     for (const w of this.batchWaiters.splice(0)) w(null);
   }
 
@@ -181,8 +189,7 @@ export class InterfaceSchedule {
 
   private arm(): void {
     if (this.stopped) return;
-    let next = Infinity;
-    for (const e of this.entries.values()) if (e.dueAt < next) next = e.dueAt;
+    const next = this.fresh.length > 0 ? this.clock.now() : this.nextLater;
     if (next === Infinity) return;
     this.cancelTimer?.();
     this.cancelTimer = this.clock.after(Math.max(0, next - this.clock.now()), () => {
@@ -193,14 +200,24 @@ export class InterfaceSchedule {
 
   /** Due entries, first rounds first: a new address outranks a repeat. */
   private takeDue(now: number): InFlight[] {
-    const first: InFlight[] = [];
-    const later: InFlight[] = [];
-    for (const e of this.entries.values()) {
-      if (e.round === 0 ? e.dueAt <= now : e.dueAt <= now + EARLY_MS) {
-        (e.round === 0 ? first : later).push({ e, gen: e.gen, round: e.round, dead: false, firstFrameAt: null, lastFrameAt: null });
-      }
+    const out: InFlight[] = [];
+    const seen = new Set<Entry>();
+    for (const e of this.fresh.splice(0)) {
+      // Removed, restarted twice, or already taken: the map and the round say what is current.
+      if (seen.has(e) || e.round !== 0 || this.entries.get(e.ip.text) !== e) continue;
+      seen.add(e);
+      out.push({ e, gen: e.gen, round: 0, dead: false, firstFrameAt: null, lastFrameAt: null });
     }
-    return first.concat(later);
+    if (now + EARLY_MS >= this.nextLater) {
+      let next = Infinity;
+      for (const e of this.entries.values()) {
+        if (e.round === 0) continue;
+        if (e.dueAt <= now + EARLY_MS) out.push({ e, gen: e.gen, round: e.round, dead: false, firstFrameAt: null, lastFrameAt: null });
+        else if (e.dueAt < next) next = e.dueAt;
+      }
+      this.nextLater = next;
+    }
+    return out;
   }
 
   private alive(f: InFlight): boolean {
@@ -218,21 +235,32 @@ export class InterfaceSchedule {
       dropped: [],
       errors: [],
     };
-    const byAddress = new Map<string, InFlight>();
-    const bytesOf = new Map<string, Uint8Array>();
-    for (const f of batch) {
-      byAddress.set(f.e.ip.text, f);
-      bytesOf.set(f.e.ip.text, f.e.ip.bytes);
-    }
-    const frames = roundFrames(
-      batch.map((f) => ({ address: f.e.ip.text, family: f.e.ip.family })),
-      this.opts,
-    );
+    // Frames are produced a slice at a time, pass by pass (breadth-first: every address's first
+    // frame before any second), so the first slice leaves before the rest is even built.
+    const passes = passKinds(this.opts);
+    let pass = 0;
+    let j = 0;
+    const next = (): { f: InFlight; kind: FrameKind } | null => {
+      for (;;) {
+        if (j >= batch.length) {
+          pass++;
+          j = 0;
+        }
+        if (pass >= passes.length) return null;
+        const f = batch[j++]!;
+        // IPv6 gets one NA per round, in the first pass.
+        if (f.e.ip.family === 6) {
+          if (pass === 0) return { f, kind: 'na' };
+          continue;
+        }
+        return { f, kind: passes[pass]! };
+      }
+    };
     let firstAt: number | null = null;
     let lastAt: number | null = null;
-    let i = 0;
-    while (i < frames.length && !this.stopped) {
-      let want = Math.min(SLICE_FRAMES, frames.length - i);
+    let pending = next();
+    while (pending !== null && !this.stopped) {
+      let want = SLICE_FRAMES;
       if (this.bucket !== null) {
         const wait = this.bucket.waitMs(this.clock.now());
         if (wait > 0) await new Promise<void>((resolve) => this.clock.after(wait, resolve));
@@ -243,32 +271,36 @@ export class InterfaceSchedule {
       this.view.drain();
       const link = this.view.link(this.ifname);
       const slice: PlannedFrame[] = [];
-      while (slice.length < want && i < frames.length) {
-        const p = frames[i++]!;
-        const f = byAddress.get(p.address)!;
+      const owners: InFlight[] = [];
+      const bytesOf = new Map<string, Uint8Array>();
+      while (slice.length < want && pending !== null) {
+        const { f, kind } = pending;
+        pending = next();
+        const address = f.e.ip.text;
         if (!this.alive(f)) {
           f.dead = true;
           continue;
         }
-        const why = unboundReasonIn(this.view, this.ifname, p.address);
+        const why = unboundReasonIn(this.view, this.ifname, address);
         if (why !== null) {
           f.dead = true;
-          this.entries.delete(p.address);
-          report.dropped.push({ address: p.address, reason: why });
+          this.entries.delete(address);
+          report.dropped.push({ address, reason: why });
           continue;
         }
-        slice.push(p);
+        slice.push({ address, kind });
+        owners.push(f);
+        bytesOf.set(address, f.e.ip.bytes);
       }
       if (slice.length === 0 || link === undefined) continue;
       const ctx = { mac: parseMac(link.mac), upstream: this.upstream, router: this.opts.router };
       const r = await this.sink.send(link, slice, bytesOf, ctx);
       const t = this.clock.now();
       for (let k = 0; k < r.sent; k++) {
-        const p = slice[k]!;
-        const f = byAddress.get(p.address)!;
+        const f = owners[k]!;
         f.firstFrameAt ??= t;
         f.lastFrameAt = t;
-        report.framesByKind[p.kind]++;
+        report.framesByKind[slice[k]!.kind]++;
       }
       if (r.sent > 0) {
         firstAt ??= t;
@@ -279,7 +311,7 @@ export class InterfaceSchedule {
         report.errors.push(r.error);
         break;
       }
-      if (i < frames.length) await this.clock.turn();
+      if (pending !== null) await this.clock.turn();
     }
     report.durationMs = firstAt === null || lastAt === null ? null : lastAt - firstAt;
     this.advance(batch, report);
@@ -322,7 +354,10 @@ export class InterfaceSchedule {
       }
       e.round = f.round + 1;
       if (e.round >= this.opts.roundOffsetsMs.length) this.entries.delete(e.ip.text);
-      else e.dueAt = e.firstAt! + this.opts.roundOffsetsMs[e.round]!;
+      else {
+        e.dueAt = e.firstAt! + this.opts.roundOffsetsMs[e.round]!;
+        if (e.dueAt < this.nextLater) this.nextLater = e.dueAt;
+      }
     }
     report.firstRound = [...groups.values()];
   }

@@ -1,5 +1,5 @@
 import type { ScheduleOptions } from '../engine/schedule.js';
-import { parseIp } from '../net/ip-address.js';
+import { parseIp, type ParsedIp } from '../net/ip-address.js';
 import { unboundReasonIn } from '../targets/link-check.js';
 import { routingSourceInterface } from '../targets/routing-source.js';
 import type { Inventory, Target, TargetKind } from '../targets/target.js';
@@ -7,6 +7,17 @@ import { DesiredTargets, type DesiredChange, type DesiredTarget } from './desire
 import { InterfaceSchedule, type BatchReport } from './interface-schedule.js';
 import type { Clock, FrameSink, ObservedLinks } from './ports.js';
 import { FORCED_TRIGGERS, type Trigger } from './trigger.js';
+
+/** Target objects live as long as their inventory: each address is parsed once, not per trigger. */
+const parsed = new WeakMap<Target, ParsedIp>();
+function parsedAddress(t: Target): ParsedIp {
+  let ip = parsed.get(t);
+  if (ip === undefined) {
+    ip = parseIp(t.address)!;
+    parsed.set(t, ip);
+  }
+  return ip;
+}
 
 /** Refusal reason for an address that is not in the desired state. */
 export const NOT_A_TARGET = 'not a target of this host';
@@ -207,7 +218,7 @@ export class Reconciler {
       s = new InterfaceSchedule(ifname, this.opts.schedule, this.view, this.sink, this.clock, { onBatch: (r) => this.events.onBatch(r) });
       this.schedules.set(ifname, s);
     }
-    const ip = parseIp(d.target.address)!;
+    const ip = parsedAddress(d.target);
     const target = ifname === d.target.interface ? d.target : { ...d.target, interface: ifname };
     return { outcome: s.start(target, ip, trigger, triggeredAt, coalesceMs), schedule: s };
   }

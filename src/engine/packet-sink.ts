@@ -19,6 +19,16 @@ export class PacketSink implements FrameSink {
     return { sent: r.sent, error: r.error };
   }
 
+  /** Opens the socket and lays out the frame slots ahead of the first burst (never throws). */
+  prepare(link: LinkInfo): string | null {
+    try {
+      this.sender(link);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
   private sender(link: LinkInfo): InterfaceSender {
     const key = `${link.name}/${link.ifindex}`;
     let s = this.senders.get(key);

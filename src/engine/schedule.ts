@@ -76,13 +76,19 @@ export interface PlannedFrame {
   kind: FrameKind;
 }
 
+/** The IPv4 frame kind of each pass of a round, in order (IPv6 sends one NA in the first pass). */
+export function passKinds(opts: Pick<ScheduleOptions, 'form' | 'upstream'>): FrameKind[] {
+  const kinds: FrameKind[] = opts.form === 'both' ? ['garp-request', 'garp-reply'] : opts.form === 'request' ? ['garp-request'] : ['garp-reply'];
+  if (opts.upstream !== null) kinds.push('directed-request');
+  return kinds;
+}
+
 /**
  * The frames of one round, breadth-first: every address gets its first frame before any address
  * gets its second, so a burst cut short (pacing, a dying link) still reached everyone once.
  */
 export function roundFrames(addresses: readonly PlannedAddress[], opts: Pick<ScheduleOptions, 'form' | 'upstream'>): PlannedFrame[] {
-  const v4Passes: FrameKind[] = opts.form === 'both' ? ['garp-request', 'garp-reply'] : opts.form === 'request' ? ['garp-request'] : ['garp-reply'];
-  if (opts.upstream !== null) v4Passes.push('directed-request');
+  const v4Passes = passKinds(opts);
   const frames: PlannedFrame[] = [];
   v4Passes.forEach((kind, pass) => {
     for (const a of addresses) {

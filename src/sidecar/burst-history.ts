@@ -16,6 +16,8 @@ export interface BurstSummary {
   triggerToLastFrameMs: number | null;
   firstRoundMs: number | null;
   errors: string[];
+  /** Batches a storm's rising edges came in (rising-edge bursts only). */
+  batches?: number;
 }
 
 const round1 = (n: number | null): number | null => (n === null ? null : Math.round(n * 1000) / 1000);

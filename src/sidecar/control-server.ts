@@ -20,7 +20,8 @@ export interface ControlHandlers {
   /** Must answer at once: the hook waits for it inside nova-network's init_host. */
   started(ev: StartedEvent): { status: number; body: unknown };
   announce(req: AnnounceRequest): Promise<unknown>;
-  status(): unknown;
+  /** `targets`: the ?targets= query (all, unbound, none), or null. */
+  status(targets: string | null): unknown;
   rejected(reason: string): void;
 }
 
@@ -83,7 +84,7 @@ export async function startControlServer(path: string, handlers: ControlHandlers
         send(res, 200, { ok: true });
         return;
       case 'GET /v1/status':
-        send(res, 200, handlers.status());
+        send(res, 200, handlers.status(new URL(req.url ?? '/', 'http://control').searchParams.get('targets')));
         return;
       case 'POST /v1/events':
         readBody(req)

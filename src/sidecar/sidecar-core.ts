@@ -12,11 +12,19 @@ import type { NovaSettings } from '../nova/settings.js';
 import { redactUrl } from '../nova/database-url.js';
 import type { Metrics } from './metrics.js';
 import type { AnnounceRequest, StartedEvent } from './announce-request.js';
-import { BurstHistory, batchSummaries, forcedSummary, type BurstSummary } from './burst-history.js';
+import { BurstHistory, batchSummaries, forcedSummary, summarize, type BurstSummary } from './burst-history.js';
 import { BusEvents } from './bus-events.js';
 
 /** Marks the inventory made of nova.conf alone, before any database read or snapshot. */
 export const NOVA_CONF_ONLY = 'nova.conf only';
+
+/** /v1/status lists every target up to this many, else only the unbound ones (see status()). */
+const STATUS_TARGETS_MAX = 1000;
+
+/** A storm's batches are one burst until none came for this long... */
+const STORM_QUIET_MS = 50;
+/** ...or for at most this long. */
+const STORM_MAX_MS = 1000;
 
 export interface CoreConfig {
   settings: NovaSettings;
@@ -53,6 +61,7 @@ export class SidecarCore {
   readonly refresh: InventoryRefresh<DbInventory>;
   readonly bus: BusEvents;
   private readonly history = new BurstHistory();
+  private readonly storms = new Map<Trigger, { reports: BatchReport[]; since: number; cancel: (() => void) | null }>();
   private inventoryWhy = 'not loaded';
   private inventorySkipped: Inventory['skipped'] = [];
   private db: { url: string | null; ok: boolean | null; detail: string; at: string | null };
@@ -193,12 +202,13 @@ export class SidecarCore {
     this.log.info({ manager: ev.manager, pid: ev.pid }, 'nova-network started');
     void (async () => {
       await ready;
-      const done = this.force({ addresses: null, kinds: null }, 'hook', triggeredAt);
-      // A target that looks unbound may have events not read yet: re-read the kernel (the
-      // reconciler announces whatever turns up bound). The database may know targets the
-      // snapshot does not.
+      await this.force({ addresses: null, kinds: null }, 'hook', triggeredAt);
+      // Round 1 is out. Off the critical path: the database may know targets the snapshot does
+      // not, and a target that looks unbound gets a full kernel re-read (netlink loses events
+      // only with ENOBUFS, which the watcher handles; this is belt and braces, tens of ms at 10k).
+      const read = this.readDatabase('nova-network started');
       if (this.core.unboundTargets().length > 0) await this.ports.resync('nova-network started');
-      await Promise.all([done, this.readDatabase('nova-network started')]);
+      await read;
     })().catch((err: Error) => this.log.error({ err: err.message }, 'startup announcement failed'));
     return { status: 202, body: { accepted: true, host, targets: this.core.desired.size } };
   }
@@ -246,7 +256,35 @@ export class SidecarCore {
       m.sendErrors.inc({ interface: r.interface });
       this.log.error({ interface: r.interface, errors: r.errors }, 'announcement errors');
     }
-    for (const s of batchSummaries(r)) this.record(s, false);
+    this.storm(r);
+  }
+
+  /**
+   * Rising edges of one storm (a failover's `ip -batch` binds thousands of addresses over a second)
+   * arrive as many batches; their account is one burst line: batches of a trigger are gathered
+   * until none came for STORM_QUIET_MS (or for at most STORM_MAX_MS).
+   */
+  private storm(r: BatchReport): void {
+    for (const s of batchSummaries(r)) {
+      let p = this.storms.get(s.trigger);
+      if (p === undefined) {
+        p = { reports: [], since: this.ports.clock.now(), cancel: null };
+        this.storms.set(s.trigger, p);
+      }
+      p.reports.push(r);
+      p.cancel?.();
+      const wait = Math.max(0, Math.min(STORM_QUIET_MS, p.since + STORM_MAX_MS - this.ports.clock.now()));
+      const trigger = s.trigger;
+      p.cancel = this.ports.clock.after(wait, () => this.flushStorm(trigger));
+    }
+  }
+
+  private flushStorm(trigger: Trigger): void {
+    const p = this.storms.get(trigger);
+    if (p === undefined) return;
+    this.storms.delete(trigger);
+    const s = summarize(trigger, p.reports);
+    this.record({ ...s, batches: p.reports.length }, false);
   }
 
   private record(s: BurstSummary, forced: boolean): void {
@@ -262,19 +300,35 @@ export class SidecarCore {
     for (const d of this.core.desired.values()) this.metrics.targets.inc({ kind: d.target.kind, bound: String(this.core.whyNot(d.target) === null) });
   }
 
-  status(): Record<string, unknown> {
-    this.updateTargetGauges();
+  /**
+   * `targets` chooses the list: `all`, `unbound` or `none`. By default all of them up to
+   * STATUS_TARGETS_MAX, else the unbound ones: a monitor polling a 10,000-target host must not
+   * cost the sidecar a megabyte of JSON every time.
+   */
+  status(targets: string | null = null): Record<string, unknown> {
     const inv = this.core.desired.inventory;
     const fromConfig = inv === null || inv.schema === NOVA_CONF_ONLY;
     const refresh = this.refresh.state;
+    const mode = targets === 'all' || targets === 'unbound' || targets === 'none' ? targets : this.core.desired.size <= STATUS_TARGETS_MAX ? 'all' : 'unbound';
+    const counts: Record<string, { total: number; bound: number }> = {};
+    const list: Array<Record<string, unknown>> = [];
+    for (const d of this.core.desired.values()) {
+      const bound = this.core.whyNot(d.target) === null;
+      const c = (counts[d.target.kind] ??= { total: 0, bound: 0 });
+      c.total++;
+      if (bound) c.bound++;
+      if (mode === 'all' || (mode === 'unbound' && !bound)) list.push({ ...d.target, interface: this.core.place(d.target), origin: d.origin, bound });
+    }
     return {
       host: this.config.settings.host,
       inventory: {
         why: this.inventoryWhy,
         source: fromConfig ? null : inv.source,
         readAt: fromConfig ? null : inv.readAt,
-        targets: [...this.core.desired.values()].map((d) => ({ ...d.target, interface: this.core.place(d.target), origin: d.origin, bound: this.core.whyNot(d.target) === null })),
-        skipped: this.inventorySkipped,
+        counts,
+        listed: mode,
+        targets: list,
+        skipped: this.inventorySkipped.slice(0, STATUS_TARGETS_MAX),
       },
       database: { ...this.db, failures: refresh.failures, reads: refresh.reads, retryInMs: refresh.retryAt === null ? null : Math.max(0, Math.round(refresh.retryAt - this.ports.clock.now())) },
       rabbitmq: this.bus.status(),
@@ -285,6 +339,7 @@ export class SidecarCore {
   }
 
   stop(): void {
+    for (const t of [...this.storms.keys()]) this.flushStorm(t);
     this.refresh.stop();
     this.core.stop();
   }

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AddressWatcher } from '../link/address-watcher.js';
 import { PacketSink } from '../engine/packet-sink.js';
@@ -62,6 +63,8 @@ export class Sidecar {
   private rejectedLogged = 0;
   private readonly rejectedCounts = { amqp: 0, control: 0 };
   readonly metrics = new Metrics();
+  /** How long the event loop was held at a time: the hook's 202 and every trigger wait behind it. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
 
   constructor(
     private config: SidecarConfig,
@@ -91,6 +94,7 @@ export class Sidecar {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    this.loopDelay.enable();
     if (config.metricsListen !== null) {
       this.metricsServer = await serveMetrics(this.metrics, config.metricsListen);
       log.info({ listen: config.metricsListen }, 'metrics listening');
@@ -110,19 +114,33 @@ export class Sidecar {
           await this.ready;
           return this.logic.reannounce(req, 'reannounce');
         },
-        status: () => this.status(),
+        status: (targets) => this.status(targets),
         rejected: (reason) => this.rejected('control', reason, 'control request rejected'),
       },
       config.controlGid,
     );
     await this.watcher.start();
     await this.loadInitialInventory();
+    this.prepareSenders();
+    // Start-up (inventory parse, first dump) is not what a trigger waits behind.
+    this.loopDelay.reset();
     this.markReady();
     log.info({ controlSocket: config.controlSocket, host: config.settings.host, targets: core.desired.size, inventory: this.logic.why }, 'ready');
     if (config.announceOnStart) void this.logic.force({ addresses: null, kinds: null }, 'start', realClock.now());
     void this.logic.readDatabase('start');
     this.startBus();
     this.startRefreshTimer();
+  }
+
+  /** Raw sockets and native frame slots for every interface with targets, before a failover needs them. */
+  private prepareSenders(): void {
+    const ifaces = new Set<string>();
+    for (const d of this.logic.core.desired.values()) ifaces.add(this.logic.core.place(d.target));
+    for (const i of ifaces) {
+      const link = this.watcher.header(i);
+      const err = link === undefined ? null : this.sink.prepare(link);
+      if (err !== null) this.log.warn({ interface: i, err }, 'cannot open a raw socket yet; will retry at the first announcement');
+    }
   }
 
   /** Taken as it is: announcing what is already bound is --announce-on-start's decision (force 'start'). */
@@ -186,8 +204,15 @@ export class Sidecar {
     if (this.rejectedLogged <= 20 || this.rejectedLogged % 1000 === 0) this.log.warn({ source, reason, total: this.rejectedLogged }, message);
   }
 
-  status(): unknown {
-    return { ...this.logic.status(), memory: process.memoryUsage(), rejected: { ...this.rejectedCounts } };
+  status(targets: string | null = null): unknown {
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    const d = this.loopDelay;
+    return {
+      ...this.logic.status(targets),
+      memory: process.memoryUsage(),
+      eventLoopDelayMs: { max: ms(d.max), p99: ms(d.percentile(99)), mean: ms(d.mean) },
+      rejected: { ...this.rejectedCounts },
+    };
   }
 
   async reload(settings: NovaSettings): Promise<void> {
@@ -214,6 +239,7 @@ export class Sidecar {
   }
 
   async stop(): Promise<void> {
+    this.loopDelay.disable();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.logic.stop();
     this.watcher.stop();
