@@ -139,6 +139,11 @@ describe('serve: the control socket path', () => {
       expect(logs.filter((l) => l.msg === 'created directory').map((l) => l.dir)).toEqual([runDir, stateDir]);
       const status = await runCli(null, ['status', '--control-socket', socket, '--json']);
       expect(JSON.parse(status.stdout).status.host).toBe('clihost');
+      // A second serve on the same socket cannot start: it says so once and exits (it used to be
+      // able to keep running after "cannot start").
+      const second = await runCli(null, ['serve', '--nova-config', conf, '--no-amqp', '--metrics-listen', 'off', '--control-socket', socket, '--state-dir', stateDir], { timeoutMs: 20_000 });
+      expect(second.code).toBe(2);
+      expect(second.stderr).toMatch(/^nova-garp serve: cannot start: another nova-garp is already listening on .*control\.sock; fix that and start again$/m);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
