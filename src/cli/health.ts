@@ -7,7 +7,7 @@
  *   0 healthy   the sidecar answers and nothing below is wrong
  *   1 degraded  it answers, but: the database read failed, RabbitMQ is enabled and not connected,
  *               there is no inventory, the inventory is a snapshot older than the limit, or the
- *               sidecar reports address conflicts
+ *               sidecar reports address conflicts; or it answers 503 (shedding load)
  *   2 down      no sidecar: no socket, nothing listening, no answer in time, or a broken answer
  * Degraded still announces (from the snapshot, without the broker's associations): a monitor that
  * restarts services should restart only on 2.
@@ -140,6 +140,18 @@ export function judgeStatus(body: unknown, now: Date, limits: HealthLimits): Hea
   }
   const health: Health = problems.length > 0 ? 'degraded' : 'healthy';
   return { health, exitCode: HEALTH_EXIT[health], problems, facts };
+}
+
+/**
+ * The verdict for any HTTP answer to `GET /v1/status`: 200 is judged by its body; 503 is a sidecar
+ * that is alive but shedding load (too many open connections) and still serves the hook, so
+ * degraded; anything else (404 from something that is not a sidecar, 500) is down.
+ */
+export function verdictForAnswer(httpStatus: number, body: unknown, now: Date, limits: HealthLimits, socket: string): HealthVerdict {
+  if (httpStatus === 200) return judgeStatus(body, now, limits);
+  const error = typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string' ? `: ${(body as { error: string }).error}` : '';
+  if (httpStatus === 503) return { health: 'degraded', exitCode: 1, problems: [`the sidecar on ${socket} is overloaded (503)${error}`], facts: null };
+  return downVerdict(`the sidecar on ${socket} answered ${httpStatus}${error}`);
 }
 
 /** The verdict when no status could be had at all. */

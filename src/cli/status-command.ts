@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { flagOrEnv, intOption, parseCommandArgs, printJson } from './args.js';
-import { DEFAULT_MAX_SNAPSHOT_AGE_S, downVerdict, judgeStatus, renderStatus, type HealthVerdict } from './health.js';
+import { DEFAULT_MAX_SNAPSHOT_AGE_S, downVerdict, renderStatus, verdictForAnswer, type HealthVerdict } from './health.js';
 import { ControlError, controlRequest, socketPathProblem } from '../sidecar/control-client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
 
@@ -26,7 +26,8 @@ Exit codes (Nagios reads them as OK, WARNING, CRITICAL):
   0  healthy   the sidecar answers and nothing below is wrong
   1  degraded  it answers and still announces, but: nova's database read failed, RabbitMQ is
                enabled and not connected, there is no inventory, the inventory is a snapshot
-               older than --max-snapshot-age-s, or the sidecar reports address conflicts
+               older than --max-snapshot-age-s, the sidecar reports address conflicts, or it
+               is shedding load (503)
   2  down      no sidecar: no socket, nothing listening on it, no answer within --timeout-ms, or
                an answer that is not a status; also a usage error (a broken check is not "up")
 A monitor that restarts the sidecar should do so on 2 only: degraded still announces.`;
@@ -62,13 +63,8 @@ export const statusCommand: Command = {
     let body: unknown = null;
     try {
       const res = await controlRequest(socketPath, 'GET', '/v1/status', undefined, timeoutMs);
-      if (res.status !== 200) {
-        const msg = (res.body as { error?: unknown } | null)?.error;
-        verdict = downVerdict(`the sidecar on ${socketPath} answered ${res.status}${typeof msg === 'string' ? `: ${msg}` : ''}`);
-      } else {
-        body = res.body;
-        verdict = judgeStatus(body, new Date(), { maxSnapshotAgeS });
-      }
+      if (res.status === 200) body = res.body;
+      verdict = verdictForAnswer(res.status, res.body, new Date(), { maxSnapshotAgeS }, socketPath);
     } catch (err) {
       verdict = downVerdict(err instanceof ControlError ? err.message : `cannot ask ${socketPath}: ${(err as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downVerdict, judgeStatus, renderStatus, summaryLine } from '../../src/cli/health.js';
+import { downVerdict, judgeStatus, renderStatus, summaryLine, verdictForAnswer } from '../../src/cli/health.js';
 
 const NOW = new Date('2026-12-02T08:00:00.000Z');
 const LIMITS = { maxSnapshotAgeS: 3600 };
@@ -108,6 +108,25 @@ describe('judgeStatus: the degraded rules', () => {
 
   it('a body that is not a JSON object is "down"', () => {
     for (const b of [null, 'text', 42, []]) expect(judgeStatus(b, NOW, LIMITS)).toMatchObject({ health: 'down', exitCode: 2 });
+  });
+});
+
+describe('verdictForAnswer: the HTTP answer first', () => {
+  const S = '/run/nova-garp/control.sock';
+  it('200 is judged by its body', () => {
+    expect(verdictForAnswer(200, body(), NOW, LIMITS, S)).toMatchObject({ health: 'healthy', exitCode: 0 });
+  });
+  it('503 (shedding load, the hook still served) is degraded', () => {
+    expect(verdictForAnswer(503, { error: 'over 64 open connections; retry later' }, NOW, LIMITS, S)).toEqual({
+      health: 'degraded',
+      exitCode: 1,
+      problems: [`the sidecar on ${S} is overloaded (503): over 64 open connections; retry later`],
+      facts: null,
+    });
+  });
+  it('anything else is down', () => {
+    expect(verdictForAnswer(404, { error: 'no route /v1/status' }, NOW, LIMITS, S)).toMatchObject({ health: 'down', exitCode: 2, problems: [`the sidecar on ${S} answered 404: no route /v1/status`] });
+    expect(verdictForAnswer(500, 'oops', NOW, LIMITS, S)).toMatchObject({ health: 'down', exitCode: 2, problems: [`the sidecar on ${S} answered 500`] });
   });
 });
 
