@@ -66,10 +66,10 @@ function requireUrl(values: DbValues): DatabaseUrl {
 
 function requireShape(values: DbValues, required: boolean): Shape | undefined {
   if (values.shape === undefined) {
-    if (required) throw new UsageError(`--shape is required; give --shape ${SHAPES.join(' or --shape ')}`);
+    if (required) throw new UsageError(`--shape is required: ${SHAPES.join(' or ')}`);
     return undefined;
   }
-  if (!isShape(values.shape)) throw new UsageError(`--shape '${values.shape}' is not a schema shape; give ${SHAPES.join(' or ')}`);
+  if (!isShape(values.shape)) throw new UsageError(`--shape must be ${SHAPES.join(' or ')}, got '${values.shape}'`);
   return values.shape;
 }
 
