@@ -6,9 +6,11 @@ export interface ControlResponse {
 }
 
 /**
- * Linux `sun_path` is 108 bytes including the terminating NUL. A longer path is not refused by
- * Node: it is cut short, so a server would listen somewhere else than asked and clients would
- * never find it. Checked before listening or connecting.
+ * Linux `sun_path` is 108 bytes. A longer path is not refused by Node: it is cut short, so a
+ * server would listen somewhere else than asked and clients would never find it. Linux takes
+ * exactly 108 bytes without a terminating NUL, but not every client does (C code that copies the
+ * path with its NUL, tools built on it), so the limit is 107: a path every client can reach.
+ * Checked before listening or connecting.
  */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
