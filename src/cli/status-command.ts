@@ -19,7 +19,7 @@ Options:
       --max-snapshot-age-s S    an inventory read from a snapshot older than S seconds is
                                 "degraded" (default ${DEFAULT_MAX_SNAPSHOT_AGE_S})
       --json                    print {"health","exitCode","problems","socket","status"} (status =
-                                the sidecar's own /v1/status body, null when down)
+                                the sidecar's own /v1/status body; null without one)
   -h, --help                    this help
 
 Exit codes (Nagios reads them as OK, WARNING, CRITICAL):

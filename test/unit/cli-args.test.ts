@@ -105,3 +105,13 @@ describe('a bad --my-ip is blamed on the flag, a bad nova.conf my_ip on nova.con
     expect(resolveSettings(conf, {}, { myIp: '192.0.2.7' }, facts).routingSourceIp).toBe('192.0.2.7');
   });
 });
+
+describe('serve path and endpoint checks', () => {
+  it('--metrics-listen: host:port, [v6]:port or off', async () => {
+    const { checkListen } = await import('../../src/cli/flag-checks.js');
+    for (const ok of ['127.0.0.1:9469', '[::1]:9469', 'localhost:0', '0.0.0.0:65535', 'off']) expect(() => checkListen('--metrics-listen', ok), ok).not.toThrow();
+    for (const bad of ['9469', ':9469', '127.0.0.1:70000', '127.0.0.1', 'a b:1']) {
+      expect(usageMessage(() => checkListen('--metrics-listen', bad))).toBe(`--metrics-listen '${bad}' is not host:port; give e.g. 127.0.0.1:9469, [::1]:9469 or off`);
+    }
+  });
+});
