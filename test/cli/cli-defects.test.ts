@@ -59,6 +59,7 @@ describe('usage errors: one prefix, one style, exit 2', () => {
     [['serve', '--db-timeout', '900'], 'serve', /unknown option '--db-timeout'; did you mean --db-timeout-ms\?/],
     [['announce', '-i', 'lo', '-a', '127.0.0.1', '--form', 'both2'], 'announce', /--form 'both2' is not valid; give one of request, reply, both/],
     [['reannounce', '--all-hosts'], 'reannounce', /--all-hosts needs --remote; add --remote/],
+    [['reannounce', '--host', 'nethost2'], 'reannounce', /--host needs --remote \(the local sidecar serves its own host\); add --remote, or drop --host/],
     [['db', 'frobnicate'], 'db', /unknown action 'frobnicate'; give one of migrate, seed or schema/],
   ])('%j', async (argv, command, expected) => {
     const r = await runCli(null, argv);
