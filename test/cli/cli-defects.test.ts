@@ -200,7 +200,9 @@ describe('reannounce --json prints JSON on failure too', () => {
   });
 
   it('--remote with an unreachable broker: JSON naming the broker', async () => {
-    const r = await runCli(null, ['reannounce', '--json', '--remote', '--all-hosts', '--nova-config', join(dir, 'myip.conf'), '--transport-url', 'rabbit://guest:guest@127.0.0.1:1/'], { timeoutMs: 30_000 });
+    const conf = join(dir, 'remote.conf');
+    await writeFile(conf, '[DEFAULT]\nhost = nethost1\n');
+    const r = await runCli(null, ['reannounce', '--json', '--remote', '--all-hosts', '--nova-config', conf, '--transport-url', 'rabbit://guest:guest@127.0.0.1:1/'], { timeoutMs: 30_000 });
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { error: string; exitCode: number; brokers: string[] };
     expect(out.exitCode).toBe(1);
