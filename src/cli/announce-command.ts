@@ -42,13 +42,13 @@ async function readAddressFile(path: string): Promise<string[]> {
   try {
     text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read --addresses-from ${path}: ${(err as Error).message}`);
+    throw new UsageError(`--addresses-from: cannot read ${path}: ${(err as Error).message}; give a readable file, or '-' for stdin`);
   }
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
     const value = line.replace(/#.*/, '').trim();
     if (value === '') return;
-    if (parseIp(value) === null) throw new UsageError(`${path}:${i + 1}: not an IP address: '${value}'`);
+    if (parseIp(value) === null) throw new UsageError(`--addresses-from ${path}:${i + 1}: '${value}' is not an IP address; give one IPv4 or IPv6 address per line`);
     out.push(value);
   });
   return out;
@@ -75,19 +75,19 @@ export const announceCommand: Command = {
       return EXIT.ok;
     }
     const ifname = values.interface;
-    if (ifname === undefined) throw new UsageError('--interface is required');
+    if (ifname === undefined || ifname === '') throw new UsageError('--interface is required; give the interface the addresses are bound on, e.g. -i eth0');
     const addresses = [...(values.address ?? [])];
-    for (const a of addresses) if (parseIp(a) === null) throw new UsageError(`not an IP address: '${a}'`);
-    if (values['addresses-from'] !== undefined) addresses.push(...(await readAddressFile(values['addresses-from'])));
-    if (addresses.length === 0) throw new UsageError('give at least one --address or --addresses-from');
-
+    for (const a of addresses) if (parseIp(a) === null) throw new UsageError(`--address '${a}' is not an IP address; give an IPv4 or IPv6 address`);
+    // Every flag before any work (reading the address file, the interfaces, the socket).
     const { schedule: base, naRouter } = scheduleFromFlags(values);
+    if (values['addresses-from'] !== undefined) addresses.push(...(await readAddressFile(values['addresses-from'])));
+    if (addresses.length === 0) throw new UsageError('no address to announce; give at least one --address A or --addresses-from FILE');
     const maxPps = base.maxPps;
 
     const links = await readInterfaces();
     const link = links.get(ifname);
     if (link === undefined) {
-      throw new UsageError(`no interface '${ifname}' in this network namespace (have: ${[...links.keys()].join(', ')})`);
+      throw new UsageError(`no interface '${ifname}' in this network namespace; give one of ${[...links.keys()].join(', ')} (or run inside the right one: ip netns exec NS ...)`);
     }
     const schedule: ScheduleOptions = { ...base, router: naRouter === 'auto' ? await ipv6Forwarding(ifname) : naRouter === 'yes' };
     for (const w of scheduleWarnings(schedule)) process.stderr.write(`warning: ${w}\n`);

@@ -57,11 +57,12 @@ interface DbValues {
 
 function requireUrl(values: DbValues): DatabaseUrl {
   const raw = values.url ?? process.env.NOVA_GARP_DATABASE_URL;
-  if (raw === undefined || raw === '') throw new UsageError("--url is required (see 'nova-garp db --help')");
+  if (raw === undefined || raw === '') throw new UsageError("--url is required; give --url mysql://user:password@host/database or set NOVA_GARP_DATABASE_URL");
   try {
     return parseDatabaseUrl(raw);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const msg = (err as Error).message;
+    throw new UsageError(`--url: ${msg}${msg.includes(';') ? '' : '; give mysql://user:password@host[:port]/database'}`);
   }
 }
 
@@ -123,8 +124,8 @@ export const dbCommand: Command = {
       process.stdout.write(HELP + '\n');
       return EXIT.ok;
     }
-    if (action === undefined) throw new UsageError("missing action: migrate, seed or schema (see 'nova-garp db --help')");
-    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    if (action === undefined) throw new UsageError("missing action; give one of migrate, seed or schema (see 'nova-garp db --help')");
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'; give one action and options only (see 'nova-garp db --help')`);
     const timeoutMs = intOption('timeout', values.timeout, 100, 600_000) ?? 5000;
 
     switch (action) {
@@ -145,11 +146,11 @@ export const dbCommand: Command = {
       case 'seed': {
         const url = requireUrl(values);
         const shape = requireShape(values, false);
-        if (values.host === undefined || values.host === '') throw new UsageError('--host is required: the nova host whose targets the rows describe');
+        if (values.host === undefined || values.host === '') throw new UsageError('--host is required; give the nova host whose targets the rows describe');
         const floatingIps = intOption('floating-ips', values['floating-ips'], 0, 1_000_000);
         const networks = intOption('networks', values.networks, 1, 3800);
-        if (floatingIps === undefined) throw new UsageError('--floating-ips is required');
-        if (networks === undefined) throw new UsageError('--networks is required');
+        if (floatingIps === undefined) throw new UsageError('--floating-ips is required; give the number of floating IP rows, e.g. --floating-ips 100');
+        if (networks === undefined) throw new UsageError('--networks is required; give the number of networks, e.g. --networks 2');
         try {
           const summary = await withDb(url, timeoutMs, (h) =>
             seedNova(h.db, { host: values.host as string, floatingIps, networks, shape, oddRows: values['odd-rows'] === true, replace: values.replace === true }),
@@ -188,7 +189,7 @@ export const dbCommand: Command = {
         }
       }
       default:
-        throw new UsageError(`unknown action '${action}': migrate, seed or schema (see 'nova-garp db --help')`);
+        throw new UsageError(`unknown action '${action}'; give one of migrate, seed or schema (see 'nova-garp db --help')`);
     }
   },
 };

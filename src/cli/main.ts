@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the sidecar next to nova-network',
     load: async () => (await import('./serve-command.js')).serveCommand,
   },
+  status: {
+    summary: "the local sidecar's health for people and monitors (exit 0 healthy, 1 degraded, 2 down)",
+    load: async () => (await import('./status-command.js')).statusCommand,
+  },
   reannounce: {
     summary: 'ask a running sidecar (or, with --remote, sidecars on other hosts) to announce again',
     load: async () => (await import('./reannounce-command.js')).reannounceCommand,
@@ -40,7 +44,7 @@ function usage(): string {
     '',
     "Run 'nova-garp <command> --help' for a command's options.",
     'Exit codes: 0 ok, 1 runtime failure, 2 usage or environment error, 3 some addresses skipped,',
-    '            4 no inventory (neither database nor snapshot).',
+    '            4 no inventory (neither database nor snapshot); status: 0 healthy, 1 degraded, 2 down.',
   ].join('\n');
 }
 
@@ -56,18 +60,28 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
-    process.stderr.write(`nova-garp: unknown command '${name}'\n\n${usage()}\n`);
+    const hint = suggestCommand(name);
+    process.stderr.write(`nova-garp: unknown command '${name}'; ${hint === null ? '' : `did you mean '${hint}'? `}run 'nova-garp --help' for the list\n\n${usage()}\n`);
     return EXIT.usage;
   }
+  // Options only: after a bare '--' everything is an argument, never the --json flag.
+  const end = rest.indexOf('--');
+  const json = (end === -1 ? rest : rest.slice(0, end)).includes('--json');
   try {
     const command = await entry.load();
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`nova-garp ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`nova-garp ${name}: ${(err as Error).stack ?? String(err)}\n`);
-    return EXIT.failure;
+    const isUsage = err instanceof UsageError;
+    const code = isUsage ? err.exitCode : EXIT.failure;
+    const message = isUsage ? err.message : String((err as Error).message ?? err);
+    // A tool that asked for JSON gets JSON on failure too, on stdout; people read stderr.
+    if (json) process.stdout.write(JSON.stringify({ error: message, exitCode: code }, null, 2) + '\n');
+    process.stderr.write(`nova-garp ${name}: ${isUsage ? message : ((err as Error).stack ?? String(err))}\n`);
+    return code;
   }
+}
+
+function suggestCommand(given: string): string | null {
+  const names = Object.keys(COMMANDS);
+  return names.find((n) => n.startsWith(given) || given.startsWith(n)) ?? null;
 }

@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
-import { intOption, parseCommandArgs, printJson } from './args.js';
+import { flagOrEnv, intOption, parseCommandArgs, printJson } from './args.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { DB_TIMEOUT_MAX_MS, DB_TIMEOUT_MIN_MS } from './flag-checks.js';
+import { checkHostKnown, type HostCheck } from './host-check.js';
 import { DEFAULT_DB_TIMEOUT_MS, loadInventory } from '../inventory/load-inventory.js';
 import type { Target } from '../inventory/target.js';
 import { boundAddresses, readInterfaces } from '../link/interfaces.js';
@@ -14,13 +16,14 @@ const HELP = `Usage: nova-garp plan [options]
 Shows what nova-garp would announce for this nova-network host: the routing source IP
 (nova.conf), the host's live associated floating IPs and its networks' gateways (nova's
 database), one row per target, with whether the address is bound on its interface now.
-Reads the database within --db-timeout; when it does not answer, uses the last snapshot in
+Reads the database within --db-timeout-ms; when it does not answer, uses the last snapshot in
 --state-dir and says so. After a successful read the snapshot is refreshed.
 
 Options:
   --json                    print {"host","source","schema","targets":[{kind,address,interface,bound}],"skipped":[...]}
   --state-dir DIR           snapshot directory (default ${DEFAULT_STATE_DIR}) [NOVA_GARP_STATE_DIR]
-  --db-timeout MS           bound on the whole database read (default ${DEFAULT_DB_TIMEOUT_MS}) [NOVA_GARP_DB_TIMEOUT_MS]
+  --db-timeout-ms MS        bound on the whole database read (default ${DEFAULT_DB_TIMEOUT_MS}) [NOVA_GARP_DB_TIMEOUT_MS]
+                            (--db-timeout, its old name, still works and is deprecated)
   --no-write-snapshot       do not refresh the snapshot after reading the database
 ${SETTINGS_HELP}
   -h, --help                this help
@@ -30,13 +33,15 @@ Values come from nova.conf, then NOVA_GARP_* variables, then flags (last wins).
 Exit codes:
   0  the plan was printed (rows nova-garp must skip are listed under "skipped")
   2  usage or configuration error (unreadable nova.conf names the file and line)
+  3  the host is unknown to nova's database: no services, floating_ips or networks row names it
+     (a typo in --host / nova.conf host?); the plan is printed with a warning
   4  no inventory: the database failed (the message names the URL and why) and there is no
      valid snapshot`;
 
 interface PlanValues {
   json?: boolean;
   'state-dir'?: string;
-  'db-timeout'?: string;
+  'db-timeout-ms'?: string;
   'no-write-snapshot'?: boolean;
   'nova-config'?: string;
   [flag: string]: unknown;
@@ -59,15 +64,16 @@ export const planCommand: Command = {
     const { values, help } = parseCommandArgs<PlanValues>('plan', argv, {
       json: { type: 'boolean' },
       'state-dir': { type: 'string' },
-      'db-timeout': { type: 'string' },
+      'db-timeout-ms': { type: 'string' },
       'no-write-snapshot': { type: 'boolean' },
       ...SETTINGS_OPTIONS,
-    });
+    }, false, { 'db-timeout': 'db-timeout-ms' });
     if (help) {
       process.stdout.write(HELP + '\n');
       return EXIT.ok;
     }
-    const timeoutMs = intOption('db-timeout', values['db-timeout'] ?? process.env.NOVA_GARP_DB_TIMEOUT_MS, 50, 600_000) ?? DEFAULT_DB_TIMEOUT_MS;
+    const dbTimeout = flagOrEnv('db-timeout-ms', values['db-timeout-ms'], 'NOVA_GARP_DB_TIMEOUT_MS');
+    const timeoutMs = intOption('db-timeout-ms', dbTimeout.raw, DB_TIMEOUT_MIN_MS, DB_TIMEOUT_MAX_MS, dbTimeout.from) ?? DEFAULT_DB_TIMEOUT_MS;
     const stateDir = values['state-dir'] ?? (process.env.NOVA_GARP_STATE_DIR || DEFAULT_STATE_DIR);
 
     let settings: NovaSettings;
@@ -98,6 +104,25 @@ export const planCommand: Command = {
     const targets = bound === null ? inv.targets : placeRoutingSource(inv.targets, bound);
     const rows: PlanRow[] = targets.map((t) => ({ ...t, bound: bound === null ? null : bound.get(t.interface)?.has(t.address) === true }));
 
+    // Nothing from the database for this host: a quiet host, or a name nova does not know?
+    let hostCheck: HostCheck | null = null;
+    const fromDb = inv.targets.some((t) => t.kind !== 'routing_source') || inv.skipped.some((s) => !s.source.startsWith('nova.conf '));
+    if (inv.source === 'db' && !fromDb && settings.databaseUrl !== null) {
+      try {
+        hostCheck = await checkHostKnown(settings.databaseUrl, inv.host, timeoutMs);
+      } catch (err) {
+        warnings.push(`cannot check whether nova knows host '${inv.host}': ${(err as Error).message}`);
+      }
+    }
+    const unknownHost = hostCheck !== null && !hostCheck.known;
+    if (unknownHost) {
+      const known = hostCheck?.networkHosts ?? [];
+      warnings.push(
+        `host '${inv.host}' is unknown to nova's database (no services, floating_ips or networks row names it); ` +
+          `check --host or nova.conf host${known.length > 0 ? ` (nova-network hosts there: ${known.join(', ')})` : ''}`,
+      );
+    }
+
     if (values.json === true) {
       printJson({
         host: inv.host,
@@ -108,13 +133,15 @@ export const planCommand: Command = {
         ...(loaded.snapshot.used ? { snapshotAgeSeconds: Math.round((loaded.snapshot.ageMs ?? 0) / 1000), databaseError: loaded.database.error } : {}),
         targets: rows,
         skipped: inv.skipped,
+        ...(hostCheck === null ? {} : { hostKnown: hostCheck.known }),
         warnings,
       });
     } else {
       process.stdout.write(renderTable(inv.host, loaded.why, rows, inv.source, inv.skipped));
       for (const w of warnings) process.stderr.write(`nova-garp plan: warning: ${w}\n`);
     }
-    return EXIT.ok;
+    if (unknownHost && values.json === true) process.stderr.write(`nova-garp plan: warning: ${warnings[warnings.length - 1]}\n`);
+    return unknownHost ? EXIT.partial : EXIT.ok;
   },
 };
 

@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { parseCommandArgs, printJson } from './args.js';
-import { controlRequest } from '../sidecar/control-client.js';
+import { flagOrEnv, parseCommandArgs, printJson } from './args.js';
+import { controlRequest, socketPathProblem } from '../sidecar/control-client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
 import { parseAnnounceRequest, RequestError } from '../sidecar/announce-request.js';
 import { SETTINGS_HELP, SETTINGS_OPTIONS, loadSettings, overridesFromFlags } from '../nova/settings.js';
@@ -29,7 +29,8 @@ Options:
 With --remote, nova.conf and its overrides apply:
 ${SETTINGS_HELP}
 
-Exit codes: 0 all accepted; 3 some refused; 1 the sidecar could not be reached; 2 usage error.`;
+Exit codes: 0 all accepted; 3 some refused; 1 the sidecar could not be reached (or the broker,
+with --remote); 2 usage error. With --json a failure is JSON too: {"error", "exitCode", ...}.`;
 
 interface Values {
   address?: string[];
@@ -69,13 +70,18 @@ export const reannounceCommand: Command = {
     try {
       req = parseAnnounceRequest(body);
     } catch (err) {
-      if (err instanceof RequestError) throw new UsageError(err.message);
+      if (err instanceof RequestError) throw new UsageError(`${err.message}; see 'nova-garp reannounce --help'`);
       throw err;
     }
-    if (req.invalid.length > 0) throw new UsageError(`not an IP address: ${req.invalid.map((a) => `'${a}'`).join(', ')}`);
+    if (req.invalid.length > 0) throw new UsageError(`--address ${req.invalid.map((a) => `'${a}'`).join(', ')}: not an IP address; give target addresses as IPv4 or IPv6`);
+    const fail = (code: number, error: string, extra: Record<string, unknown> = {}): number => {
+      if (values.json === true) printJson({ error, exitCode: code, ...extra });
+      process.stderr.write(`nova-garp reannounce: ${error}\n`);
+      return code;
+    };
 
     if (values.remote === true) {
-      if ((values['all-hosts'] === true) === (values.host !== undefined)) throw new UsageError('--remote needs exactly one of --host H or --all-hosts');
+      if ((values['all-hosts'] === true) === (values.host !== undefined)) throw new UsageError('--remote needs exactly one of --host H or --all-hosts; give one of them');
       let settings;
       try {
         settings = await loadSettings({ novaConfig: values['nova-config'], flags: overridesFromFlags(values as Record<string, unknown>) });
@@ -97,23 +103,24 @@ export const reannounceCommand: Command = {
           errors.push(`${redactAmqpUrl(url)}: ${(err as Error).message}`);
         }
       }
-      process.stderr.write(`nova-garp reannounce: cannot publish: ${errors.join('; ')}\n`);
-      return EXIT.failure;
+      return fail(EXIT.failure, `cannot publish: ${errors.join('; ')}; check the broker settings (nova.conf, --transport-url, --rabbit-*)`, { brokers: urls.map(redactAmqpUrl) });
     }
-    if (values['all-hosts'] === true) throw new UsageError('--all-hosts needs --remote');
+    if (values['all-hosts'] === true) throw new UsageError('--all-hosts needs --remote; add --remote');
+    if (values.host !== undefined) throw new UsageError('--host needs --remote (the local sidecar serves its own host); add --remote, or drop --host');
 
-    const socket = values['control-socket'] ?? process.env.NOVA_GARP_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+    const socketFlag = flagOrEnv('control-socket', values['control-socket'], 'NOVA_GARP_CONTROL_SOCKET');
+    const socket = socketFlag.raw ?? DEFAULT_CONTROL_SOCKET;
+    const problem = socketPathProblem(socket);
+    if (problem !== null) throw new UsageError(`${socketFlag.from}: ${problem}; give the path the sidecar listens on`);
     let res;
     try {
       res = await controlRequest(socket, 'POST', '/v1/announce', body);
     } catch (err) {
-      process.stderr.write(`nova-garp reannounce: ${(err as Error).message}\n`);
-      return EXIT.failure;
+      return fail(EXIT.failure, (err as Error).message, { socket });
     }
     if (res.status !== 200) {
       const msg = (res.body as { error?: string })?.error ?? JSON.stringify(res.body);
-      process.stderr.write(`nova-garp reannounce: the sidecar answered ${res.status}: ${msg}\n`);
-      return res.status >= 400 && res.status < 500 ? EXIT.usage : EXIT.failure;
+      return fail(res.status >= 400 && res.status < 500 ? EXIT.usage : EXIT.failure, `the sidecar answered ${res.status}: ${msg}`, { socket, status: res.status });
     }
     const answer = res.body as { accepted: string[]; refused: Array<{ address: string; reason: string }>; summary: { frames: number; coalesced: number; triggerToLastFrameMs: number | null } };
     if (values.json === true) printJson(answer);

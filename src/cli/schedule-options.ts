@@ -1,5 +1,5 @@
 import type { OptionSpec } from './args.js';
-import { intOption } from './args.js';
+import { choiceOption, intOption } from './args.js';
 import { UsageError } from './exit-codes.js';
 import { parseIp } from '../net/ip-address.js';
 import { DEFAULT_SCHEDULE, FORMS, roundOffsets, type Form, type ScheduleOptions } from '../engine/schedule.js';
@@ -34,14 +34,12 @@ export interface ScheduleValues {
 
 /** Parses the schedule flags; `auto` for the Router flag is resolved by the caller. */
 export function scheduleFromFlags(values: ScheduleValues): { schedule: Omit<ScheduleOptions, 'router'>; naRouter: 'yes' | 'no' | 'auto' } {
-  const form = (values.form ?? DEFAULT_SCHEDULE.form) as Form;
-  if (!FORMS.includes(form)) throw new UsageError(`--form must be one of ${FORMS.join(', ')}, got '${values.form}'`);
+  const form: Form = choiceOption('form', values.form, FORMS) ?? DEFAULT_SCHEDULE.form;
   const rounds = intOption('rounds', values.rounds, 1, 100) ?? DEFAULT_SCHEDULE.roundOffsetsMs.length;
   const intervalMs = intOption('interval-ms', values['interval-ms'], 1, 3_600_000);
   const maxPps = intOption('max-pps', values['max-pps'], 1, 10_000_000) ?? null;
   const upstream = values.upstream ?? null;
-  if (upstream !== null && parseIp(upstream)?.family !== 4) throw new UsageError(`--upstream must be an IPv4 address, got '${upstream}'`);
-  const naRouter = values['na-router'] ?? 'auto';
-  if (naRouter !== 'yes' && naRouter !== 'no' && naRouter !== 'auto') throw new UsageError(`--na-router must be yes, no or auto, got '${naRouter}'`);
+  if (upstream !== null && parseIp(upstream)?.family !== 4) throw new UsageError(`--upstream '${upstream}' is not an IPv4 address; give the upstream router's IPv4 address`);
+  const naRouter = choiceOption('na-router', values['na-router'], ['yes', 'no', 'auto'] as const) ?? 'auto';
   return { schedule: { roundOffsetsMs: roundOffsets(rounds, intervalMs), form, upstream, maxPps }, naRouter };
 }

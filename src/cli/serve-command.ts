@@ -1,10 +1,14 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
-import { intOption, parseCommandArgs } from './args.js';
+import { choiceOption, flagOrEnv, intOption, parseCommandArgs } from './args.js';
+import { checkDirectory, checkFile, checkListen, DB_TIMEOUT_MAX_MS, DB_TIMEOUT_MIN_MS } from './flag-checks.js';
 import { SCHEDULE_HELP, SCHEDULE_OPTIONS, scheduleFromFlags, type ScheduleValues } from './schedule-options.js';
 import { SETTINGS_HELP, SETTINGS_OPTIONS, loadSettings, overridesFromFlags, type NovaSettings } from '../nova/settings.js';
 import { DEFAULT_STATE_DIR } from '../state/snapshot.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
+import { socketPathProblem } from '../sidecar/control-client.js';
 import { Sidecar } from '../sidecar/sidecar.js';
 import { resolveGroup } from '../sidecar/group-id.js';
 import { createLogger } from '../log.js';
@@ -22,14 +26,16 @@ nova.conf and the inventory.
 
 Sidecar options:
       --state-dir DIR       snapshot directory (default ${DEFAULT_STATE_DIR}) [NOVA_GARP_STATE_DIR]
-      --control-socket P    unix socket for the hook and reannounce (default ${DEFAULT_CONTROL_SOCKET})
-                            [NOVA_GARP_CONTROL_SOCKET]
+      --control-socket P    unix socket for the hook, reannounce and status (default
+                            ${DEFAULT_CONTROL_SOCKET}; at most 107 bytes) [NOVA_GARP_CONTROL_SOCKET]
       --control-group G     group owning the control socket, so nova-network's hook may connect
                             (default: 'nova' when that group exists) [NOVA_GARP_CONTROL_GROUP]
       --metrics-listen H:P  Prometheus endpoint (default 127.0.0.1:9469; 'off' disables)
+                            [NOVA_GARP_METRICS_LISTEN]
       --inventory FILE      static inventory instead of nova's database:
                             {"targets":[{"kind":"floating","address":"…","interface":"eth0"}]}
       --db-timeout-ms MS    bound on one database read (default 2000); past it the snapshot is used
+                            [NOVA_GARP_DB_TIMEOUT_MS]
       --refresh-s S         re-announce everything bound every S seconds (±10 % jitter; default off)
       --no-amqp             do not connect to RabbitMQ
       --bind-wait-ms MS     how long an associated floating IP may take to be bound (default 10000)
@@ -41,7 +47,14 @@ Announcement schedule:
 ${SCHEDULE_HELP}
                             (serve: yes unless 'no' — a nova-network host forwards for its instances)
 nova.conf and its overrides (flags beat NOVA_GARP_* variables, which beat nova.conf):
-${SETTINGS_HELP}`;
+${SETTINGS_HELP}
+
+Directories: serve creates the control socket's directory and --state-dir when they are missing
+but their parent exists (e.g. /run/nova-garp, /var/lib/nova-garp), never a missing parent: a
+path under a directory that does not exist is refused before anything starts.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT; 1 failed while running; 2 usage or configuration error,
+or cannot start (socket in use, no permission), always before the sidecar runs.`;
 
 interface Values extends ScheduleValues {
   'state-dir'?: string;
@@ -58,6 +71,8 @@ interface Values extends ScheduleValues {
   'log-level'?: string;
   'nova-config'?: string;
 }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const serveCommand: Command = {
   summary: 'run the sidecar next to nova-network',
@@ -83,9 +98,34 @@ export const serveCommand: Command = {
       return EXIT.ok;
     }
     const env = process.env;
-    const level = values['log-level'] ?? env.NOVA_GARP_LOG_LEVEL ?? 'info';
-    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level)) throw new UsageError(`--log-level '${level}' is not a pino level`);
-    const log = createLogger(level);
+    // Every flag is checked before anything starts: no socket, no log line, no database read.
+    const level = choiceOption('log-level', values['log-level'] ?? (env.NOVA_GARP_LOG_LEVEL || undefined), LOG_LEVELS, values['log-level'] === undefined ? 'NOVA_GARP_LOG_LEVEL' : undefined) ?? 'info';
+    const { schedule, naRouter } = scheduleFromFlags(values);
+    const announceOnStart = choiceOption('announce-on-start', values['announce-on-start'], ['yes', 'no'] as const) ?? 'yes';
+    const dbTimeout = flagOrEnv('db-timeout-ms', values['db-timeout-ms'], 'NOVA_GARP_DB_TIMEOUT_MS', env);
+    const dbTimeoutMs = intOption('db-timeout-ms', dbTimeout.raw, DB_TIMEOUT_MIN_MS, DB_TIMEOUT_MAX_MS, dbTimeout.from) ?? 2000;
+    const refreshS = intOption('refresh-s', values['refresh-s'], 5, 86_400) ?? null;
+    const bindWaitMs = intOption('bind-wait-ms', values['bind-wait-ms'], 0, 600_000) ?? 10_000;
+    const coalesceMs = intOption('coalesce-ms', values['coalesce-ms'], 0, 600_000) ?? 1000;
+    const listen = flagOrEnv('metrics-listen', values['metrics-listen'], 'NOVA_GARP_METRICS_LISTEN', env);
+    const metricsListen = listen.raw ?? '127.0.0.1:9469';
+    checkListen(listen.from, metricsListen);
+    const socketFlag = flagOrEnv('control-socket', values['control-socket'], 'NOVA_GARP_CONTROL_SOCKET', env);
+    const controlSocket = socketFlag.raw ?? DEFAULT_CONTROL_SOCKET;
+    const socketProblem = socketPathProblem(controlSocket);
+    if (socketProblem !== null) throw new UsageError(`${socketFlag.from}: ${socketProblem}; give a shorter path (e.g. under /run)`);
+    const socketDirMissing = await checkDirectory(socketFlag.from, dirname(resolvePath(controlSocket)));
+    const stateFlag = flagOrEnv('state-dir', values['state-dir'], 'NOVA_GARP_STATE_DIR', env);
+    const stateDir = stateFlag.raw ?? DEFAULT_STATE_DIR;
+    const stateDirMissing = values.inventory === undefined ? await checkDirectory(stateFlag.from, stateDir) : false;
+    if (values.inventory !== undefined) await checkFile('--inventory', values.inventory);
+    let controlGroup;
+    try {
+      controlGroup = await resolveGroup(values['control-group'] ?? (env.NOVA_GARP_CONTROL_GROUP || undefined));
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}; give a group name from /etc/group or a numeric gid`);
+    }
+
     const flags = overridesFromFlags(values as Record<string, unknown>);
     const readSettings = async (): Promise<NovaSettings> => {
       try {
@@ -95,31 +135,35 @@ export const serveCommand: Command = {
       }
     };
     const settings = await readSettings();
+    const log = createLogger(level);
     for (const w of settings.warnings) log.warn(w);
-    const { schedule, naRouter } = scheduleFromFlags(values);
-    const announceOnStart = values['announce-on-start'] ?? 'yes';
-    if (announceOnStart !== 'yes' && announceOnStart !== 'no') throw new UsageError(`--announce-on-start must be yes or no, got '${announceOnStart}'`);
-    let controlGroup;
-    try {
-      controlGroup = await resolveGroup(values['control-group'] ?? env.NOVA_GARP_CONTROL_GROUP);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
+    // One level only (checked above); said in the log, never silent.
+    for (const [dir, missing, mode] of [
+      [dirname(resolvePath(controlSocket)), socketDirMissing, 0o755],
+      [resolvePath(stateDir), stateDirMissing, 0o750],
+    ] as const) {
+      if (!missing) continue;
+      try {
+        await mkdir(dir, { mode });
+        log.info({ dir }, 'created directory');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`cannot create ${dir}: ${(err as Error).message}; create it or give another path`);
+      }
     }
-    const metricsListen = values['metrics-listen'] ?? env.NOVA_GARP_METRICS_LISTEN ?? '127.0.0.1:9469';
     const sidecar = new Sidecar(
       {
         settings,
-        stateDir: values['state-dir'] ?? env.NOVA_GARP_STATE_DIR ?? DEFAULT_STATE_DIR,
-        controlSocket: values['control-socket'] ?? env.NOVA_GARP_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET,
+        stateDir,
+        controlSocket,
         controlGid: controlGroup.gid,
         metricsListen: metricsListen === 'off' ? null : metricsListen,
         inventoryFile: values.inventory ?? null,
         schedule: { ...schedule, router: naRouter !== 'no' },
-        dbTimeoutMs: intOption('db-timeout-ms', values['db-timeout-ms'], 50, 120_000) ?? 2000,
-        refreshS: intOption('refresh-s', values['refresh-s'], 5, 86_400) ?? null,
+        dbTimeoutMs,
+        refreshS,
         amqp: values['no-amqp'] !== true,
-        bindWaitMs: intOption('bind-wait-ms', values['bind-wait-ms'], 0, 600_000) ?? 10_000,
-        coalesceMs: intOption('coalesce-ms', values['coalesce-ms'], 0, 600_000) ?? 1000,
+        bindWaitMs,
+        coalesceMs,
         announceOnStart: announceOnStart === 'yes',
       },
       log,
@@ -128,7 +172,9 @@ export const serveCommand: Command = {
       await sidecar.start();
     } catch (err) {
       await sidecar.stop().catch(() => undefined);
-      throw new UsageError(`cannot start: ${(err as Error).message}`);
+      // Whatever a half-started sidecar left open must not keep a failed serve alive.
+      setTimeout(() => process.exit(EXIT.usage), 2000).unref();
+      throw new UsageError(`cannot start: ${(err as Error).message}; fix that and start again`);
     }
     return new Promise<number>((resolve) => {
       let stopping = false;

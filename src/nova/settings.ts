@@ -2,6 +2,8 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { OptionSpec } from '../cli/args.js';
+import { parseIp } from '../net/ip-address.js';
+import { parseDatabaseUrl } from './database-url.js';
 import { lookup, NovaConfError, readNovaConf, type ConfValue, type NovaConf, type NovaConfFormat } from './nova-conf.js';
 import { parseEndpoint, parseTransportUrl, type RabbitSettings } from './transport-url.js';
 
@@ -235,6 +237,8 @@ export function resolveSettings(
 
   const host = get('host') ?? facts.hostname;
   const myIp = get('myIp') ?? builtins.my_ip ?? '127.0.0.1';
+  const routingSourceIp = get('routingSourceIp') ?? myIp;
+  checkOverrides(origin, { host, myIp, routingSourceIp, publicInterface: get('publicInterface') ?? 'eth0', databaseUrl: get('databaseUrl') });
   const transportUrl = get('transportUrl');
   const rabbit = resolveRabbit(conf, get, origin, transportUrl, raw.get('rabbitPort')?.at);
   const dbUrl = get('databaseUrl');
@@ -243,7 +247,7 @@ export function resolveSettings(
     novaConfig: conf === null || confPath === null ? null : { path: confPath, format: conf.format, files: conf.files },
     host,
     myIp,
-    routingSourceIp: get('routingSourceIp') ?? myIp,
+    routingSourceIp,
     publicInterface: get('publicInterface') ?? 'eth0',
     networkManager: get('networkManager') ?? 'nova.network.manager.VlanManager',
     databaseUrl: dbUrl === '' ? null : dbUrl,
@@ -254,6 +258,44 @@ export function resolveSettings(
     origin,
     warnings,
   };
+}
+
+/** `--my-ip` or `NOVA_GARP_MY_IP`: how the user gave an overridden value, for messages. */
+export function overrideLabel(key: SettingKey, origin: SettingOrigin): string {
+  const def = OPTIONS.find((o) => o.key === key) as OptionDef;
+  return origin === 'env' ? def.env : `--${def.flag}`;
+}
+
+/**
+ * Values given by flag or NOVA_GARP_* variable are checked here and blamed on that flag or
+ * variable (a bad nova.conf value is nova.conf's, reported with its file and line where it is
+ * used). Throws SettingsError: "<what is wrong>; <what to do>".
+ */
+function checkOverrides(
+  origin: Record<SettingKey, SettingOrigin>,
+  v: { host: string; myIp: string; routingSourceIp: string; publicInterface: string; databaseUrl: string | null },
+): void {
+  const given = (k: SettingKey): boolean => origin[k] === 'flag' || origin[k] === 'env';
+  if (given('host') && (v.host === '' || /\s/.test(v.host))) {
+    throw new SettingsError(`${overrideLabel('host', origin.host)} '${v.host}' is not a host name; give nova's host name for this network host (nova.conf host)`);
+  }
+  if (given('myIp') && parseIp(v.myIp) === null) {
+    throw new SettingsError(`${overrideLabel('myIp', origin.myIp)} '${v.myIp}' is not an IP address; give this host's IPv4 or IPv6 address`);
+  }
+  if (given('routingSourceIp') && parseIp(v.routingSourceIp) === null) {
+    throw new SettingsError(`${overrideLabel('routingSourceIp', origin.routingSourceIp)} '${v.routingSourceIp}' is not an IP address; give the SNAT address (nova.conf routing_source_ip)`);
+  }
+  if (given('publicInterface') && !/^[^\s/:]{0,15}$/.test(v.publicInterface)) {
+    throw new SettingsError(`${overrideLabel('publicInterface', origin.publicInterface)} '${v.publicInterface}' is not an interface name; give a name of at most 15 characters without spaces, '/' or ':'`);
+  }
+  if (given('databaseUrl') && v.databaseUrl !== null && v.databaseUrl !== '') {
+    try {
+      parseDatabaseUrl(v.databaseUrl);
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw new SettingsError(`${overrideLabel('databaseUrl', origin.databaseUrl)}: ${msg}${msg.includes(';') ? '' : '; give mysql://user:password@host[:port]/database'}`);
+    }
+  }
 }
 
 function resolveRabbit(
@@ -267,7 +309,7 @@ function resolveRabbit(
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
     if (portAt !== undefined) throw new NovaConfError(portAt.file, portAt.line, `rabbit_port must be a port number, got '${portText}'`);
-    throw new SettingsError(`rabbit port must be a port number, got '${portText}'`);
+    throw new SettingsError(`${overrideLabel('rabbitPort', origin.rabbitPort)} '${portText}' is not a port number; give one from 1 to 65535`);
   }
   const explicit = (k: SettingKey): boolean => origin[k] === 'flag' || origin[k] === 'env';
   let base: RabbitSettings;

@@ -141,7 +141,7 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     expect(noIf.stderr).toMatch(/no interface 'nope0'/);
     const bad = await runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.999']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/not an IP address: '10.77.0.999'/);
+    expect(bad.stderr).toMatch(/--address '10.77.0.999' is not an IP address; /);
     const flag = await runCli(p.sender, ['announce', '--bogus']);
     expect(flag.code).toBe(2);
     const help = await runCli(p.sender, ['announce', '--help']);
