@@ -1,12 +1,13 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { chooseServices, report, startContainer, until } from './services.js';
 
 /**
- * A throw-away database per test on a real server: the machine's MariaDB/MySQL on 127.0.0.1:3306
- * (override with NOVA_GARP_TEST_MYSQL_URL, a server URL without database), or a MySQL container
- * from testcontainers when a Docker engine answers.
+ * A throw-away database per test on a real server: a nova-garp-mariadb container started by
+ * testcontainers for this test file, or the machine's MariaDB/MySQL on 127.0.0.1:3306 (override
+ * with NOVA_GARP_TEST_MYSQL_URL, a server URL without database). services.ts decides which
+ * (NOVA_GARP_TEST_SERVICES). A file that uses it calls stopTestServer() in afterAll.
  */
+export const MARIADB_IMAGE = 'nova-garp-mariadb';
 
 export interface TestDatabase {
   name: string;
@@ -26,23 +27,26 @@ interface Server {
 let serverPromise: Promise<Server> | null = null;
 let counter = 0;
 
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    await promisify(execFile)('docker', ['info'], { timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function startServer(): Promise<Server> {
-  if (process.env.NOVA_GARP_TEST_MYSQL_URL === undefined && (await dockerAnswers())) {
-    const { MySqlContainer } = await import('@testcontainers/mysql');
-    const c = await new MySqlContainer('mysql:8.0').withRootPassword('test').start();
-    return { host: c.getHost(), port: c.getPort(), user: 'root', password: 'test', stop: () => c.stop() };
+  const choice = process.env.NOVA_GARP_TEST_MYSQL_URL === undefined ? await chooseServices(MARIADB_IMAGE) : { mode: 'local' as const, why: 'NOVA_GARP_TEST_MYSQL_URL is set' };
+  if (choice.mode === null) throw new Error(choice.why);
+  if (choice.mode === 'containers') {
+    const password = 'nova-garp-test';
+    const c = await startContainer({ image: MARIADB_IMAGE, port: 3306, env: { MARIADB_ROOT_PASSWORD: password }, ready: /ready for connections/ });
+    const s: Server = { host: c.host, port: c.port, user: 'root', password, stop: () => c.stop() };
+    try {
+      await until('MariaDB container accepts root over TCP', async () => (await admin(s)).end());
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    report(`MySQL tests use MariaDB in container ${c.id.slice(0, 12)} at ${c.host}:${c.port} (${choice.why})`);
+    return s;
   }
   const u = new URL(process.env.NOVA_GARP_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/');
-  return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  const s = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  report(`MySQL tests use the machine's server at ${s.host}:${s.port} (local: ${choice.why})`);
+  return s;
 }
 
 function server(): Promise<Server> {
@@ -90,7 +94,7 @@ export async function createTestDatabase(label = 't'): Promise<TestDatabase> {
   };
 }
 
-/** Stops a container started for this run (no-op for the machine's server). */
+/** Stops the container started for this test file (no-op for the machine's server). */
 export async function stopTestServer(): Promise<void> {
   const s = await serverPromise?.catch(() => null);
   await s?.stop?.();

@@ -2,12 +2,16 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
+import { chooseServices, report, startContainer, until } from './services.js';
 
 /**
- * The real broker for tests: the machine's RabbitMQ on 127.0.0.1:5672 (guest/guest), or a
- * RabbitMQ container from testcontainers when a Docker engine answers. Each test uses exchange
- * names of its own (`uniqueExchange()`).
+ * The real broker for tests: a nova-garp-rabbitmq container started by testcontainers for this
+ * test file, or the machine's RabbitMQ on 127.0.0.1:5672 (guest/guest); services.ts decides which
+ * (NOVA_GARP_TEST_SERVICES). Each test uses exchange names of its own (`uniqueExchange()`). A file
+ * that uses it calls stopTestBroker() in afterAll.
  */
+export const RABBITMQ_IMAGE = 'nova-garp-rabbitmq';
+
 export interface Broker {
   host: string;
   port: number;
@@ -16,35 +20,39 @@ export interface Broker {
   url: string;
   /** Closes every client connection on the broker, as an operator or a broker restart would. */
   closeAllConnections(): Promise<void>;
+  stop?: () => Promise<void>;
 }
 
 let brokerPromise: Promise<Broker> | null = null;
 const exec = promisify(execFile);
 
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    await exec('docker', ['info'], { timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function start(): Promise<Broker> {
-  if (await dockerAnswers()) {
-    const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
-    const c = await new RabbitMQContainer('rabbitmq:3-management').start();
-    const url = c.getAmqpUrl();
-    const u = new URL(url);
-    return {
-      host: u.hostname,
-      port: Number(u.port),
+  const choice = await chooseServices(RABBITMQ_IMAGE);
+  if (choice.mode === null) throw new Error(choice.why);
+  if (choice.mode === 'containers') {
+    const c = await startContainer({ image: RABBITMQ_IMAGE, port: 5672, ready: /Server startup complete/ });
+    const b: Broker = {
+      host: c.host,
+      port: c.port,
       user: 'guest',
       password: 'guest',
-      url,
-      closeAllConnections: async () => void (await c.exec(['rabbitmqctl', 'close_all_connections', 'test'])),
+      url: `amqp://guest:guest@${c.host}:${c.port}/%2F`,
+      closeAllConnections: async () => {
+        const r = await c.exec(['rabbitmqctl', 'close_all_connections', 'nova-garp test']);
+        if (r.exitCode !== 0) throw new Error(`rabbitmqctl close_all_connections in ${c.id.slice(0, 12)}: exit ${r.exitCode}: ${r.output}`);
+      },
+      stop: () => c.stop(),
     };
+    try {
+      await until('RabbitMQ container accepts guest over AMQP', async () => (await amqp.connect(b.url, { timeout: 3000 })).close());
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    report(`RabbitMQ tests use the broker in container ${c.id.slice(0, 12)} at ${c.host}:${c.port} (${choice.why})`);
+    return b;
   }
+  report(`RabbitMQ tests use the machine's broker at 127.0.0.1:5672 (local: ${choice.why})`);
   return {
     host: '127.0.0.1',
     port: 5672,
@@ -70,6 +78,13 @@ export async function missingBroker(): Promise<string | null> {
   } catch (err) {
     return `no RabbitMQ (${(err as Error).message})`;
   }
+}
+
+/** Stops the container started for this test file (no-op for the machine's broker). */
+export async function stopTestBroker(): Promise<void> {
+  const b = await brokerPromise?.catch(() => null);
+  await b?.stop?.();
+  brokerPromise = null;
 }
 
 export function uniqueExchange(): string {

@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, missingMysql } from '../helpers/mysql.js';
-import { broker, missingBroker } from '../helpers/rabbitmq.js';
+import { createTestDatabase, missingMysql, stopTestServer } from '../helpers/mysql.js';
+import { broker, missingBroker, stopTestBroker } from '../helpers/rabbitmq.js';
 import { listNamespaces } from '../../src/netns/namespaces.js';
 
 const enabled = requirement('failover lab', missingRoot());
 const withBackends = enabled && requirement('failover lab with --db and --amqp', (await missingMysql()) ?? (await missingBroker()));
+afterAll(async () => Promise.all([stopTestServer(), stopTestBroker()]));
 
 interface Figures {
   median: number;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { broker, connect, missingBroker, uniqueExchange } from '../helpers/rabbitmq.js';
+import { broker, connect, missingBroker, stopTestBroker, uniqueExchange } from '../helpers/rabbitmq.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { Capture } from '../../src/capture/tcpdump.js';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 
 const enabled = requirement('sidecar RabbitMQ tests', missingRoot() ?? (await missingBroker()));
 const HOST = 'nethost1';
+afterAll(stopTestBroker);
 
 describe.runIf(enabled)('nova-garp serve with RabbitMQ', () => {
   let lab: SidecarLab;
