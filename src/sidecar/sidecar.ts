@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AddressWatcher } from '../link/address-watcher.js';
 import { PacketSink } from '../engine/packet-sink.js';
@@ -64,7 +64,7 @@ export class Sidecar {
   private readonly rejectedCounts = { amqp: 0, control: 0 };
   readonly metrics = new Metrics();
   /** How long the event loop was held at a time: the hook's 202 and every trigger wait behind it. */
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
   constructor(
     private config: SidecarConfig,
