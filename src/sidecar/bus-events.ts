@@ -34,13 +34,18 @@ export class BusEvents {
 
   constructor(private readonly deps: BusEventsDeps) {}
 
+  connecting(): void {
+    this.state = { ...this.state, enabled: true, up: false, detail: 'connecting', queue: null };
+  }
+
   disabled(detail: string): void {
     this.state = { enabled: false, up: false, detail, connects: 0, queue: null };
   }
 
   /** The connection's state changed; a (re)connect re-reads the database. */
   connection(up: boolean, detail: string, queue: string | null): void {
-    const changed = up !== this.state.up;
+    // The first failure counts as a change too: a broker that is down from the start is news.
+    const changed = up !== this.state.up || this.state.detail === 'connecting';
     this.state = { enabled: true, up, detail, connects: this.state.connects + (up && changed ? 1 : 0), queue };
     this.deps.metrics.rabbitmqUp.set(up ? 1 : 0);
     if (up && changed) {

@@ -176,6 +176,7 @@ export class Sidecar {
       onState: (up, detail) => this.logic.bus.connection(up, detail, up ? (this.bus?.queue ?? null) : null),
     });
     this.bus = bus;
+    this.logic.bus.connecting();
     bus.start();
   }
 

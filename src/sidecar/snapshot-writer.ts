@@ -20,7 +20,14 @@ export class SnapshotWriter {
   request(): void {
     if (this.stateDir === null) return;
     this.dirty = true;
-    this.writing ??= this.loop();
+    if (this.writing !== null) return;
+    // Cleared in a callback, not inside loop(): a loop with nothing to write ends synchronously,
+    // and clearing it there would run before the assignment.
+    const run = this.loop();
+    this.writing = run;
+    void run.finally(() => {
+      if (this.writing === run) this.writing = null;
+    });
   }
 
   /** Resolves when no write is pending (stop, tests). */
@@ -30,15 +37,11 @@ export class SnapshotWriter {
 
   private async loop(): Promise<void> {
     const dir = this.stateDir!;
-    try {
-      while (this.dirty) {
-        this.dirty = false;
-        const inv = this.current();
-        if (inv === null) continue;
-        await writeSnapshot(dir, inv).catch((err: Error) => this.log.error({ err: err.message, stateDir: dir }, 'cannot write snapshot'));
-      }
-    } finally {
-      this.writing = null;
+    while (this.dirty) {
+      this.dirty = false;
+      const inv = this.current();
+      if (inv === null) continue;
+      await writeSnapshot(dir, inv).catch((err: Error) => this.log.error({ err: err.message, stateDir: dir }, 'cannot write snapshot'));
     }
   }
 }

@@ -77,9 +77,9 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     await db?.drop();
   });
 
-  const novaConf = (extra = ''): string => {
+  const novaConf = (defaults = '', sections = ''): string => {
     const u = new URL(db.url);
-    return `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n[database]\nconnection = mysql://${u.username || 'root'}@${lab.mgmtIp}:${dbRelay.port}${u.pathname}\n${extra}`;
+    return `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n${defaults}[database]\nconnection = mysql://${u.username || 'root'}@${lab.mgmtIp}:${dbRelay.port}${u.pathname}\n${sections}`;
   };
 
   const floatingIps = (n: number, third = 1): string[] => Array.from({ length: n }, (_, i) => `10.77.${third}.${i + 10}`);
@@ -154,7 +154,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
       await amqp?.close().catch(() => undefined);
     });
 
-    const amqpConf = (): string => novaConf(`control_exchange = ${exchange}\n[oslo_messaging_rabbit]\nrabbit_host = ${lab.mgmtIp}\nrabbit_port = ${amqpRelay.port}\n`);
+    const amqpConf = (): string => novaConf(`control_exchange = ${exchange}\n`, `[oslo_messaging_rabbit]\nrabbit_host = ${lab.mgmtIp}\nrabbit_port = ${amqpRelay.port}\n`);
 
     it('broker gone while a floating IP is associated (row written, call cast) and bound: announced once it is back', async () => {
       serve = await lab.startServe(['--announce-on-start', 'no'], amqpConf());
