@@ -121,6 +121,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     }
     if (real) {
       haDir = await mkdtemp(join(tmpdir(), 'nova-garp-lab-ha-'));
+      progress(`${mode}: ${opts.ha} instances' files in ${haDir}`);
       cluster = await HaCluster.start(opts.ha as Exclude<HaName, 'simulated'>, topo, mode, haDir, opts.deadtimeMs, sidecar?.socketPath ?? null, (m) => progress(`${mode}: ${m}`));
     }
 
@@ -195,6 +196,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       if (takeoverAt !== null && action.announcedAt === null) cutShort = true;
       if (takeoverAt === null) action.notes.push(`${opts.ha} never started nova-network on the standby`);
       else action.notes.push(`${opts.ha} started nova-network on the standby at t0+${((takeoverAt - t0) / 1000).toFixed(3)} s (${FAULT_TEXT[opts.fault]}; ${timers.text})`);
+      const stopped = c.primaryEvent('stopped', t0);
+      if (stopped !== null) action.notes.push(`the primary's nova-network stop (addresses released) ended at t0+${((stopped.at - t0) / 1000).toFixed(3)} s`);
     }
     abort.abort();
     await actionDone;

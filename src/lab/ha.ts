@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PRIMARY_HOST_IP, PUBLIC_IF, STANDBY_HOST_IP } from './addressing.js';
@@ -335,6 +335,9 @@ export class HaCluster {
         await killPrimary(this.topo);
         return monotonicMs();
       case 'kill': {
+        // Stopped first: keepalived's and pacemaker's children get SIGTERM when their parent dies
+        // (PR_SET_PDEATHSIG) and would hand over gracefully before our SIGKILL reached them.
+        killAll(ns, 'SIGSTOP');
         killAll(ns, 'SIGKILL');
         const lines = readFileSync(join(this.dir, 'primary', 'unbind.batch'), 'utf8');
         spawnSync('ip', ['-n', ns, '-force', '-batch', '-'], { input: lines, stdio: ['pipe', 'ignore', 'ignore'] });
@@ -346,6 +349,10 @@ export class HaCluster {
   /** t0 → the standby's manager started nova-network, as measured; null if it did not. */
   takeover(t0: number): StandinEvent | null {
     return this.events.find(NODES.standby, 'start', t0) ?? null;
+  }
+
+  primaryEvent(what: StandinEvent['what'], after: number): StandinEvent | null {
+    return this.events.find(NODES.primary, what, after) ?? null;
   }
 
   standbyEvent(what: StandinEvent['what'], after: number): StandinEvent | null {
@@ -371,9 +378,11 @@ export class HaCluster {
     return parts.length === 0 ? '' : `\n${parts.join('\n')}`;
   }
 
+  /** Signal or process.exit: nothing can be awaited any more. */
   private killSync(): void {
     if (this.stopped) return;
     for (const role of ['primary', 'standby'] as const) killAll(this.topo.ns[role]!, 'SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** SIGKILL every process in both network host namespaces, until none is left. */

@@ -170,7 +170,8 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     textTable([header, ...rows]),
     '',
     'disconnection: last echo reply before the primary died (t0) to the first reply after, per address;',
-    'overhead: disconnection minus the deadtime. Resolution: +- one probe interval at each end.',
+    'overhead: disconnection minus the takeover (t0 to nova-network starting on the standby; with --ha simulated, the deadtime).',
+    'Resolution: +- one probe interval at each end.',
   ];
   if (summaries.some((s) => s.capped)) {
     lines.push(`(capped): the run stopped at --max-wait ${fmtSeconds(ctx.maxWaitMs / 1000)} s with addresses still dark; '>=' marks lower bounds.`);
