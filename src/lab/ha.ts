@@ -382,7 +382,16 @@ export class HaCluster {
   private killSync(): void {
     if (this.stopped) return;
     for (const role of ['primary', 'standby'] as const) killAll(this.topo.ns[role]!, 'SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    // A signal listener must not throw: the namespace group's, which deletes the namespaces, runs
+    // next. The killed processes may still be writing here for a moment (ENOTEMPTY): retry.
+    for (let i = 0; i < 20; i++) {
+      try {
+        rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+        break;
+      } catch {
+        spawnSync('sleep', ['0.05']);
+      }
+    }
   }
 
   /** SIGKILL every process in both network host namespaces, until none is left. */
