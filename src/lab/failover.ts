@@ -144,6 +144,14 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       t0 = await cluster.fault(opts.fault);
     }
     p.command(`t0 ${t0}`);
+    if (cluster !== null) {
+      // After a graceful stop the primary keeps answering until it lets go: an address is back
+      // only when it answers after the standby's manager started nova-network.
+      p.command('back-after 1e15');
+      void cluster.waitStandby('start', opts.maxWaitMs, t0).then((e) => {
+        if (e !== null && prober === p) p.command(`back-after ${e.at}`);
+      });
+    }
     const timers = haTimers(opts.ha, opts.deadtimeMs);
     progress(
       cluster === null

@@ -106,7 +106,8 @@ export function overheadSplit(run: ModeRun): { beforeT0: Figures; afterDeadtime:
   if (ok.length === 0) return null;
   return {
     beforeT0: figures(ok.map((o) => run.t0 - o.lastBefore!)),
-    afterDeadtime: figures(ok.map((o) => o.firstAfter! - (run.t0 + run.deadtimeMs))),
+    // After the takeover (with --ha simulated: the deadtime).
+    afterDeadtime: figures(ok.map((o) => o.firstAfter! - (run.t0 + (run.takeoverMs ?? run.deadtimeMs)))),
   };
 }
 
@@ -188,7 +189,8 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
       dark > 0 ? `${dark} address(es) still dark at the cap` : null,
       split === null
         ? null
-        : `last reply ${split.beforeT0.median.toFixed(0)} ms before t0 (median), first reply t0+deadtime+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
+        : `last reply ${split.beforeT0.median >= 0 ? `${split.beforeT0.median.toFixed(0)} ms before` : `${(-split.beforeT0.median).toFixed(0)} ms after`} t0 (median), ` +
+          `first reply t0+${r.ha === 'simulated' ? 'deadtime' : 'takeover'}+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
       `prober ${Math.round(r.prober.rate)} probes/s, worst lateness ${r.prober.maxLateMs.toFixed(1)} ms, loss before t0 ${r.prober.preLossPct.toFixed(2)} %`,
       ...r.notes,
     ].filter((x): x is string => x !== null);

@@ -151,6 +151,7 @@ export class EventFifo {
   readonly events: StandinEvent[] = [];
   private readonly waiters: Array<() => void> = [];
   private readonly socket: Socket;
+  private closed = false;
 
   private constructor(
     readonly path: string,
@@ -192,7 +193,7 @@ export class EventFifo {
       const e = this.find(node, what, after);
       if (e !== undefined) return e;
       const left = until - monotonicMs();
-      if (left <= 0) return null;
+      if (left <= 0 || this.closed) return null;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -203,7 +204,10 @@ export class EventFifo {
     }
   }
 
+  /** Ends every pending wait (with null) and closes the FIFO. */
   close(): void {
+    this.closed = true;
     this.socket.destroy();
+    for (const w of this.waiters.splice(0)) w();
   }
 }
