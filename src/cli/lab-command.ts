@@ -51,7 +51,8 @@ Options:
       --deadtime S          seconds between t0 and the standby starting (default 2, as in the
                             original experiment's heartbeat); with --ha: heartbeat's deadtime,
                             keepalived's master down interval, corosync's token + consensus
-      --ha MANAGER          ${HA_NAMES.join(', ')} (default simulated: the lab binds after --deadtime)
+      --ha MANAGER          ${HA_NAMES.join(', ')} (default simulated: the lab binds
+                            after --deadtime)
       --fault F             how the primary fails with a real --ha: stop (default: the manager is
                             stopped and hands over), power-off (all primary links down at once),
                             kill (SIGKILL of every primary process; its addresses go with it).
