@@ -193,11 +193,11 @@ export class HaCluster {
     }
   }
 
+  /** The manager's main process: heartbeat and keepalived write a pid file; pacemakerd is our child (exec). */
   private pid(role: Role): number {
     const d = join(this.dir, role);
-    const file = { heartbeat: join(d, 'run', 'heartbeat.pid'), keepalived: join(d, 'keepalived.pid'), pacemaker: join(d, 'run', 'pacemakerd.pid') }[this.ha];
     if (this.ha === 'pacemaker') return this.children[role === 'primary' ? 0 : 1]!.pid!;
-    return Number(readFileSync(file, 'utf8').trim());
+    return Number(readFileSync(this.ha === 'heartbeat' ? join(d, 'run', 'heartbeat.pid') : join(d, 'keepalived.pid'), 'utf8').trim());
   }
 
   private async launch(role: Role, d: string, standinConf: string): Promise<void> {
