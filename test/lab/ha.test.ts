@@ -47,7 +47,7 @@ function processesMentioning(text: string): string[] {
 
 describe.runIf(enabled)('nova-garp lab --ha keepalived', () => {
   it(
-    'keepalived decides the takeover after a power-off; the sidecar announces within 100 ms of it; nothing is left behind',
+    'keepalived decides the takeover after a power-off; every address answers again soon after it; nothing is left behind',
     async () => {
       const r = await runCli(null, ['lab', '--ha', 'keepalived', '--fault', 'power-off', '--modes', 'nova-garp', '--floating-ips', '3', '--networks', '1', '--json'], {
         timeoutMs: 55_000,
