@@ -1,6 +1,6 @@
 import type { Outage } from './outage.js';
 import { MODE_INFO, type ModeName } from './modes.js';
-import type { FaultName, HaName } from './ha.js';
+import { FAULT_TEXT, type FaultName, type HaName } from './ha.js';
 import { figures, mapFigures, round3, type Figures } from './statistics.js';
 
 /** A mode's measured result, its summary, the `--json` document and the text table. Pure. */
@@ -154,9 +154,13 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     'overhead s (median / p95 / max)',
     'original (deadtime 2-4 s)',
   ];
+  // With a real manager the takeover is measured: it gets a column, after the deadtime.
+  const real = summaries.some((s) => s.ha !== 'simulated');
+  if (real) header.splice(2, 0, 'takeover s');
   const rows = summaries.map((s) => [
     s.capped ? `${s.mode} (capped)` : s.mode,
     fmtSeconds(s.deadtimeS),
+    ...(real ? [s.takeoverS === null ? '-' : fmtSeconds(s.takeoverS.max)] : []),
     String(s.addresses),
     String(s.probeIntervalMs),
     triple(s.disconnectionS, s.capped),
@@ -164,7 +168,9 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     MODE_INFO[s.mode].original,
   ]);
   const v6 = ctx.ipv6 ? ' + IPv6 gateways' : '';
+  const first = runs[0];
   const lines = [
+    ...(real && first !== undefined ? [`HA manager ${first.ha}, fault ${first.fault}: ${FAULT_TEXT[first.fault]}`] : []),
     `nova-network failover lab: routing source IP + ${ctx.floatingIps} floating IPs (laptop -> router -> floating IP), ` +
       `${ctx.networks} VLAN gateway(s)${v6} (instance -> gateway)`,
     '',

@@ -85,6 +85,13 @@ describe('lab result shaping', () => {
     expect(text).toMatch(/1 address\(es\) still dark at the cap/);
   });
 
+  it('adds the measured takeover to the table when a real manager ran', () => {
+    const text = renderReport([run('nova-garp', [outage('a', 2540)], { ha: 'keepalived', fault: 'kill', takeoverMs: 2500 })], { floatingIps: 1, networks: 0, ipv6: false, maxWaitMs: 75_000 });
+    expect(text).toMatch(/^HA manager keepalived, fault kill: SIGKILL/);
+    expect(text).toMatch(/mode\s+deadtime s\s+takeover s\s+addresses/);
+    expect(text).toMatch(/nova-garp\s+2\.000\s+2\.500\s+1\s+20\s+2\.540 \/ 2\.540 \/ 2\.540\s+0\.040 \/ 0\.040 \/ 0\.040/);
+  });
+
   it('aligns text columns', () => {
     expect(textTable([['a', 'bb', 'c'], ['ccc', 'd', 'e']])).toBe('a    bb  c\n---  --  -\nccc   d  e');
   });
