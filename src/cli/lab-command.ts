@@ -1,6 +1,8 @@
 import { missingCapabilitiesOfThisProcess } from '../netns/capabilities.js';
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { intOption, numberOption, parseCommandArgs, printJson } from './args.js';
@@ -8,7 +10,8 @@ import { uniqueTag } from '../netns/namespaces.js';
 import { MAX_FLOATING_IPS, MAX_NETWORKS } from '../lab/addressing.js';
 import { MODES, parseModes } from '../lab/modes.js';
 import { runMode, type LabOptions } from '../lab/failover.js';
-import { labJson, renderReport, summarize, type ModeRun } from '../lab/report.js';
+import { labJson, renderReport, renderSeedTable, summarize, type ModeRun } from '../lab/report.js';
+import { FAULTS, HA_NAMES, haTimers, missingHaTools, type FaultName, type HaName } from '../lab/ha.js';
 import { renderPlot } from '../lab/plot.js';
 import { LINUX_DEFAULT_GC_THRESH3, NeighbourLimit } from '../lab/neighbour-limit.js';
 import { isShape, MigrationError, SHAPES } from '../../migrations/index.js';
@@ -35,13 +38,29 @@ init_host order and announces them the way the mode does:
   nova-arping  nova's send_arp_for_ha: arping -U ADDR -A -I IF -c 3 after binding each address
   nova-garp    patches/nova_garp_hook.py tells a running 'nova-garp serve' in the standby
 
+With --ha heartbeat|pacemaker|keepalived a real HA manager runs in both network host namespaces
+and decides when the standby starts nova-network (contrib/heartbeat/nova-network, or the OCF agent
+contrib/pacemaker/nova-network, driving the lab's nova-network stand-in); the JSON then reports
+takeoverS (t0 to that start, as measured) and overheadS = disconnection - takeover per address.
+
 Options:
       --modes LIST          comma-separated modes (default: ${MODES.join(',')})
       --floating-ips N      floating IPs on the public interface (default 50, max ${MAX_FLOATING_IPS})
       --networks N          VLAN networks, one gateway and one instance each (default 2, max ${MAX_NETWORKS})
       --ipv6                also give every network an IPv6 gateway (gateway_v6) and probe it
       --deadtime S          seconds between t0 and the standby starting (default 2, as in the
-                            original experiment's heartbeat)
+                            original experiment's heartbeat); with --ha: heartbeat's deadtime,
+                            keepalived's master down interval, corosync's token + consensus
+      --ha MANAGER          ${HA_NAMES.join(', ')} (default simulated: the lab binds
+                            after --deadtime)
+      --fault F             how the primary fails with a real --ha: stop (default: the manager is
+                            stopped and hands over), power-off (all primary links down at once),
+                            kill (SIGKILL of every primary process; its addresses go with it).
+                            simulated is always power-off
+      --deadtimes LIST      the original experiment's table: one failover per deadtime (e.g. 4,3,2),
+                            mode and sample, printed in the original's form (deadtime, ping reply
+                            stop, ping reply response, difference) for the laptop's floating IP
+      --samples N           failovers per deadtime and mode with --deadtimes (default 1)
       --max-wait S          stop a mode this many seconds after t0 even if addresses are still dark;
                             such modes are marked capped and their figures are lower bounds
                             (default 75: enough for 'none', whose worst case is about 53 s)
@@ -75,6 +94,10 @@ interface Values {
   'probe-interval-ms'?: string;
   plot?: string;
   json?: boolean;
+  ha?: string;
+  fault?: string;
+  deadtimes?: string;
+  samples?: string;
   db?: string;
   'db-shape'?: string;
   amqp?: string;
@@ -86,7 +109,64 @@ function progress(msg: string): void {
 
 function requireTool(tool: string, why: string): void {
   const r = spawnSync(tool, ['-V'], { stdio: 'ignore' });
-  if (r.error !== undefined) throw new UsageError(`${tool} is not installed; it is needed for ${why}`);
+  if (r.error !== undefined) throw new UsageError(`${tool} is not installed; it is needed for ${why} (scripts/bootstrap installs it)`);
+}
+
+const SEE_HELP = "see 'nova-garp lab --help'";
+
+/** Option errors in one style: `<what is wrong>; <what to do>`. */
+function checked<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof UsageError && !err.message.includes('; ')) throw new UsageError(`${err.message}; ${SEE_HELP}`, err.exitCode);
+    throw err;
+  }
+}
+
+/** Flags that take a value: `--floating-ips -5` is that flag with the value -5, not a flag `-5`. */
+const VALUE_FLAGS = ['modes', 'floating-ips', 'networks', 'deadtime', 'max-wait', 'probe-interval-ms', 'plot', 'db', 'db-shape', 'amqp', 'ha', 'fault', 'deadtimes', 'samples'];
+export function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && VALUE_FLAGS.includes(a.slice(2)) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** `--plot FILE`: checked before the run, not after it. */
+function checkPlotPath(path: string): void {
+  const full = resolve(path);
+  let st;
+  try {
+    st = statSync(full);
+  } catch {
+    st = null;
+  }
+  if (st !== null && st.isDirectory()) throw new UsageError(`--plot: ${path} is a directory; give a file name such as ${path.replace(/\/$/, '')}/lab.svg`);
+  const dir = dirname(full);
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(st === null ? dir : full, constants.W_OK);
+  } catch {
+    throw new UsageError(`--plot: cannot write ${path} (${dirname(path)} does not exist or is not writable); choose a writable path`);
+  }
+}
+
+function parseDeadtimes(text: string): number[] {
+  const out: number[] = [];
+  for (const raw of text.split(',')) {
+    const t = raw.trim();
+    const n = Number(t);
+    if (t === '' || !Number.isFinite(n) || n < 0.5 || n > 600) throw new UsageError(`--deadtimes: '${t}' is not a deadtime in seconds between 0.5 and 600; give a list such as 4,3,2`);
+    out.push(n);
+  }
+  return out;
 }
 
 function parseBackends(values: Values): LabBackends {
@@ -142,10 +222,27 @@ async function prepareDatabase(opts: LabOptions): Promise<void> {
   }
 }
 
+/** parseCommandArgs, with Node's parser texts turned into the lab's message style. */
+function parseLabArgs(argv: string[], options: Parameters<typeof parseCommandArgs>[2]): { values: Values; help: boolean } {
+  try {
+    return parseCommandArgs<Values>('lab', argv, options);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const text = err.message.replace(/^(nova-garp lab: )+/, '');
+    const ambiguous = /Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(text);
+    if (ambiguous !== null) throw new UsageError(`${ambiguous[1]} needs a value, not another option; write ${ambiguous[1]}=VALUE`);
+    const missing = /Option '(--[\w-]+)[^']*' argument missing/.exec(text);
+    if (missing !== null) throw new UsageError(`${missing[1]} needs a value; ${SEE_HELP}`);
+    const unknown = /Unknown option '([^']+)'/.exec(text);
+    if (unknown !== null) throw new UsageError(`unknown option ${unknown[1]}; ${SEE_HELP}`);
+    throw new UsageError(`${text.split('\n')[0]!.replace(/ \(see 'nova-garp lab --help'\)$/, '')}; ${SEE_HELP}`);
+  }
+}
+
 export const labCommand: Command = {
   summary: 'failover lab: reproduce the nova-network failover in network namespaces and measure it',
   async run(argv) {
-    const { values, help } = parseCommandArgs<Values>('lab', argv, {
+    const { values, help } = parseLabArgs(joinNegativeValues(argv), {
       modes: { type: 'string' },
       'floating-ips': { type: 'string' },
       networks: { type: 'string' },
@@ -158,31 +255,49 @@ export const labCommand: Command = {
       db: { type: 'string' },
       'db-shape': { type: 'string' },
       amqp: { type: 'string' },
+      ha: { type: 'string' },
+      fault: { type: 'string' },
+      deadtimes: { type: 'string' },
+      samples: { type: 'string' },
     });
     if (help) {
       process.stdout.write(HELP + '\n');
       return EXIT.ok;
     }
+    const ha = (values.ha ?? 'simulated') as HaName;
+    if (!(HA_NAMES as readonly string[]).includes(ha)) throw new UsageError(`--ha: unknown manager '${values.ha}'; use one of ${HA_NAMES.join(', ')}`);
+    const fault = (values.fault ?? (ha === 'simulated' ? 'power-off' : 'stop')) as FaultName;
+    if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`--fault: unknown fault '${values.fault}'; use one of ${FAULTS.join(', ')}`);
+    if (ha === 'simulated' && fault !== 'power-off') throw new UsageError(`--fault ${fault} needs a real manager; add --ha heartbeat, pacemaker or keepalived`);
+    if (values.deadtimes !== undefined && values.deadtime !== undefined) throw new UsageError('--deadtime and --deadtimes exclude each other; give one of them');
+    if (values.samples !== undefined && values.deadtimes === undefined) throw new UsageError('--samples needs --deadtimes; add --deadtimes 4,3,2 for the original table');
+    const deadtimes = values.deadtimes === undefined ? null : parseDeadtimes(values.deadtimes);
+    const samples = checked(() => intOption('samples', values.samples, 1, 20)) ?? 1;
     let modes;
     try {
-      modes = parseModes(values.modes ?? MODES.join(','));
+      modes = parseModes(values.modes ?? (deadtimes === null ? MODES.join(',') : 'none,seed-arping,nova-garp'));
     } catch (err) {
-      throw new UsageError(`--modes: ${(err as Error).message}`);
+      throw new UsageError(`--modes: ${(err as Error).message}; ${SEE_HELP}`);
     }
     const opts: LabOptions = {
-      floatingIps: intOption('floating-ips', values['floating-ips'], 0, MAX_FLOATING_IPS) ?? 50,
-      networks: intOption('networks', values.networks, 0, MAX_NETWORKS) ?? 2,
+      floatingIps: checked(() => intOption('floating-ips', values['floating-ips'], 0, MAX_FLOATING_IPS)) ?? 50,
+      networks: checked(() => intOption('networks', values.networks, 0, MAX_NETWORKS)) ?? 2,
       ipv6: values.ipv6 === true,
-      deadtimeMs: (numberOption('deadtime', values.deadtime, 0, 600) ?? 2) * 1000,
-      maxWaitMs: (numberOption('max-wait', values['max-wait'], 1, 3600) ?? 75) * 1000,
-      probeIntervalMs: intOption('probe-interval-ms', values['probe-interval-ms'], 1, 10_000) ?? null,
+      deadtimeMs: (checked(() => numberOption('deadtime', values.deadtime, 0, 600)) ?? deadtimes?.[0] ?? 2) * 1000,
+      maxWaitMs: (checked(() => numberOption('max-wait', values['max-wait'], 1, 3600)) ?? 75) * 1000,
+      probeIntervalMs: checked(() => intOption('probe-interval-ms', values['probe-interval-ms'], 1, 10_000)) ?? null,
       settleMs: 1000,
       backends: parseBackends(values),
+      ha,
+      fault,
     };
+    if (values.plot !== undefined) checkPlotPath(values.plot);
+    if (ha !== 'simulated' && opts.deadtimeMs < 500) throw new UsageError(`--deadtime must be at least 0.5 s with --ha ${ha}; raise it`);
     if ((opts.backends.db !== null || opts.backends.amqp !== null) && !modes.includes('nova-garp')) {
       throw new UsageError('--db and --amqp are for the nova-garp mode: add it to --modes');
     }
-    if (opts.maxWaitMs <= opts.deadtimeMs) throw new UsageError('--max-wait must be longer than --deadtime');
+    const longest = Math.max(opts.deadtimeMs, ...(deadtimes ?? []).map((d) => d * 1000));
+    if (opts.maxWaitMs <= longest) throw new UsageError('--max-wait must be longer than --deadtime; raise --max-wait');
     if (opts.ipv6 && opts.networks === 0) throw new UsageError('--ipv6 needs at least one network (the IPv6 address is a gateway)');
     const missing = missingCapabilitiesOfThisProcess();
     if (missing.length > 0) {
@@ -191,6 +306,8 @@ export const labCommand: Command = {
     requireTool('ip', 'the lab topology (package iproute2)');
     if (modes.some((m) => m.endsWith('arping'))) requireTool('arping', 'the arping modes (package iputils-arping)');
     if (modes.includes('nova-garp')) requireTool('python3', 'running the nova-network hook in the nova-garp mode');
+    const missingHa = missingHaTools(ha);
+    if (missingHa !== null) throw new UsageError(`--ha ${ha} needs ${missingHa}, which is not installed; run scripts/bootstrap (or apt-get install ${missingHa})`);
 
     if (opts.backends.amqp !== null) await checkBroker(opts.backends);
     if (opts.backends.db !== null) await prepareDatabase(opts);
@@ -211,11 +328,20 @@ export const labCommand: Command = {
     const raised = limit.describe();
     if (raised !== null) progress(raised);
     const runs: ModeRun[] = [];
+    // One failover per mode; with --deadtimes, per deadtime, mode and sample (the original's order).
+    const plan: Array<{ mode: (typeof modes)[number]; deadtimeMs: number; sample: number }> = [];
+    for (const d of deadtimes ?? [opts.deadtimeMs / 1000]) {
+      for (const mode of modes) for (let k = 1; k <= (deadtimes === null ? 1 : samples); k++) plan.push({ mode, deadtimeMs: d * 1000, sample: k });
+    }
+    if (ha !== 'simulated') progress(`HA manager ${ha} (${haTimers(ha, opts.deadtimeMs).text}); fault ${fault}`);
     try {
-      for (const [i, mode] of modes.entries()) {
-        runs.push(await runMode(mode, opts, `${prefix}${i}-`, progress));
+      for (const [i, step] of plan.entries()) {
+        const label = deadtimes === null ? step.mode : `${step.mode} (deadtime ${step.deadtimeMs / 1000} s, sample ${step.sample}/${samples})`;
+        runs.push(await runMode(step.mode, { ...opts, deadtimeMs: step.deadtimeMs }, `${prefix}${i}-`, (m) => progress(m.replace(step.mode, label))));
         const s = summarize(runs[runs.length - 1]!);
-        progress(`${mode}: disconnection median ${s.disconnectionS.median} s, max ${s.disconnectionS.max} s${s.capped ? ' (capped)' : ''}`);
+        progress(
+          `${label}: disconnection median ${s.disconnectionS.median} s, max ${s.disconnectionS.max} s${s.takeoverS === null ? '' : `, takeover ${s.takeoverS.max} s`}${s.capped ? ' (capped)' : ''}`,
+        );
       }
     } finally {
       limit.restore();
@@ -225,11 +351,21 @@ export const labCommand: Command = {
 
     if (values.plot !== undefined) {
       const title = `nova-network failover: ${opts.floatingIps} floating IPs, ${opts.networks} networks, deadtime ${opts.deadtimeMs / 1000} s`;
-      await writeFile(values.plot, renderPlot(runs, title));
+      try {
+        await writeFile(values.plot, renderPlot(runs, title));
+      } catch (err) {
+        throw new UsageError(`--plot: cannot write ${values.plot} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the results follow on stdout`, EXIT.failure);
+      } finally {
+        if (values.json === true) printJson(labJson(runs.map(summarize)));
+        else process.stdout.write(renderReport(runs, { floatingIps: opts.floatingIps, networks: opts.networks, ipv6: opts.ipv6, maxWaitMs: opts.maxWaitMs }));
+      }
       progress(`plot written to ${values.plot}`);
+      if (deadtimes !== null && values.json !== true) process.stdout.write('\n' + renderSeedTable(runs));
+      return EXIT.ok;
     }
     if (values.json === true) printJson(labJson(runs.map(summarize)));
     else process.stdout.write(renderReport(runs, { floatingIps: opts.floatingIps, networks: opts.networks, ipv6: opts.ipv6, maxWaitMs: opts.maxWaitMs }));
+    if (deadtimes !== null && values.json !== true) process.stdout.write('\n' + renderSeedTable(runs));
     return EXIT.ok;
   },
 };

@@ -15,6 +15,7 @@ import { monotonicMs, Prober, probeIntervalMs } from './prober.js';
 import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
 import { HookProcess, LabSidecar } from './sidecar.js';
+import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
 import { buildTopology, killPrimary, nsPath, standbyBatch, type Topology } from './topology.js';
 
 /** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
@@ -34,6 +35,10 @@ export interface LabOptions {
   settleMs: number;
   /** `--db`/`--amqp`: where the nova-garp mode's sidecar reads its inventory and messages. */
   backends: LabBackends;
+  /** Who decides that the standby starts nova-network: the lab after the deadtime, or a real manager. */
+  ha: HaName;
+  /** How the primary fails (`simulated`: always power-off). */
+  fault: FaultName;
 }
 
 export type Progress = (msg: string) => void;
@@ -70,13 +75,16 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   const total = probeGroups(plan).reduce((n, g) => n + g.addresses.length, 0);
   const intervalMs = opts.probeIntervalMs ?? probeIntervalMs(total);
   const buildStart = monotonicMs();
-  const topo = await buildTopology(prefix, plan);
+  const real = opts.ha !== 'simulated';
+  const topo = await buildTopology(prefix, plan, { bindPrimary: !real });
   progress(`${mode}: topology ${prefix}* up (${Object.keys(topo.ns).length} namespaces) in ${((monotonicMs() - buildStart) / 1000).toFixed(1)} s`);
   let dir: string | null = null;
   let sidecar: LabSidecar | null = null;
   let hook: HookProcess | null = null;
   let prober: Prober | null = null;
   let mgmt: ManagementLink | null = null;
+  let cluster: HaCluster | null = null;
+  let haDir: string | null = null;
   const backendNotes: string[] = [];
   const b = opts.backends;
   try {
@@ -105,9 +113,16 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         backendNotes.push(line);
         progress(`${mode}: ${line}`);
       }
-      hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
-      track({ kill: () => void hook!.stop() });
-      progress(`${mode}: nova-garp serve ready in the standby, hook process waiting`);
+      if (!real) {
+        hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
+        track({ kill: () => void hook!.stop() });
+      }
+      progress(`${mode}: nova-garp serve ready in the standby${real ? '' : ', hook process waiting'}`);
+    }
+    if (real) {
+      haDir = await mkdtemp(join(tmpdir(), 'nova-garp-lab-ha-'));
+      progress(`${mode}: ${opts.ha} instances' files in ${haDir}`);
+      cluster = await HaCluster.start(opts.ha as Exclude<HaName, 'simulated'>, topo, mode, haDir, opts.deadtimeMs, sidecar?.socketPath ?? null, (m) => progress(`${mode}: ${m}`));
     }
 
     prober = track(await Prober.start(proberConfig(topo, plan, intervalMs)));
@@ -121,18 +136,44 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     await sleep(opts.settleMs);
 
     p.command('freeze');
-    await killPrimary(topo);
-    const t0 = monotonicMs();
+    let t0: number;
+    if (cluster === null) {
+      await killPrimary(topo);
+      t0 = monotonicMs();
+    } else {
+      t0 = await cluster.fault(opts.fault);
+    }
     p.command(`t0 ${t0}`);
-    progress(`${mode}: t0: primary down; deadtime ${opts.deadtimeMs / 1000} s`);
+    if (cluster !== null) {
+      // After a graceful stop the primary keeps answering until it lets go: an address is back
+      // only when it answers after the standby's manager started nova-network.
+      p.command('back-after 1e15');
+      void cluster.waitStandby('start', opts.maxWaitMs, t0).then((e) => {
+        if (e !== null && prober === p) p.command(`back-after ${e.at}`);
+      });
+    }
+    const timers = haTimers(opts.ha, opts.deadtimeMs);
+    progress(
+      cluster === null
+        ? `${mode}: t0: primary down; deadtime ${opts.deadtimeMs / 1000} s`
+        : `${mode}: t0: ${FAULT_TEXT[opts.fault]}; ${opts.ha} detection ${timers.detectionMs / 1000} s (${timers.text})`,
+    );
 
     const abort = new AbortController();
     const capTimer = setTimeout(() => abort.abort(), Math.max(0, t0 + opts.maxWaitMs - monotonicMs()));
     const action: ActionResult = { boundAt: null, announcedAt: null, notes: [] };
     let cutShort = false;
     let actionError: Error | null = null;
-    const actionDone = sleep(t0 + opts.deadtimeMs - monotonicMs())
-      .then(() => runAction(mode, { topo, signal: abort.signal, hook }, action))
+    let takeoverAt: number | null = null;
+    const c = cluster;
+    const actionDone = (
+      c !== null
+        ? Promise.resolve() // the manager's processes do the work; the FIFO says when
+        : sleep(t0 + opts.deadtimeMs - monotonicMs()).then(() => {
+            takeoverAt = monotonicMs();
+            return runAction(mode, { topo, signal: abort.signal, hook }, action);
+          })
+    )
       .then(() => {
         const at = action.announcedAt ?? action.boundAt;
         if (at !== null) progress(`${mode}: standby done at t0+${((at - t0) / 1000).toFixed(3)} s`);
@@ -154,6 +195,18 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       },
     );
     // Every address answers (or the cap is reached): what the loop would still do changes nothing.
+    if (c !== null) {
+      // The stand-in reports its end a moment after its addresses answer (hook call, echo).
+      if (c.standbyEvent('done', t0) === null && (mode === 'none' || mode === 'nova-garp')) await c.waitStandby('done', 3000, t0);
+      takeoverAt = c.takeover(t0)?.at ?? null;
+      action.boundAt = c.standbyEvent('bound', t0)?.at ?? null;
+      action.announcedAt = c.standbyEvent('done', t0)?.at ?? null;
+      if (takeoverAt !== null && action.announcedAt === null) cutShort = true;
+      if (takeoverAt === null) action.notes.push(`${opts.ha} never started nova-network on the standby`);
+      else action.notes.push(`${opts.ha} started nova-network on the standby at t0+${((takeoverAt - t0) / 1000).toFixed(3)} s (${FAULT_TEXT[opts.fault]}; ${timers.text})`);
+      const stopped = c.primaryEvent('stopped', t0);
+      if (stopped !== null) action.notes.push(`the primary's nova-network stop (addresses released) ended at t0+${((stopped.at - t0) / 1000).toFixed(3)} s`);
+    }
     abort.abort();
     await actionDone;
     clearTimeout(capTimer);
@@ -180,6 +233,10 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     const steadySent = Math.max(1, result.steadySent);
     return {
       mode,
+      ha: opts.ha,
+      fault: cluster === null ? 'power-off' : opts.fault,
+      detectionMs: timers.detectionMs,
+      takeoverMs: takeoverAt === null ? null : takeoverAt - t0,
       deadtimeMs: opts.deadtimeMs,
       probeIntervalMs: intervalMs,
       maxWaitMs: opts.maxWaitMs,
@@ -199,10 +256,12 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     prober?.kill();
     await hook?.stop().catch(() => undefined);
     await sidecar?.stop().catch(() => undefined);
+    await cluster?.stop();
     await mgmt?.close();
     if (sidecar !== null && b.amqp !== null) await deleteExchange(b, labExchange(prefix));
     await topo.group.cleanup();
     if (dir !== null) await rm(dir, { recursive: true, force: true });
+    if (haDir !== null) await rm(haDir, { recursive: true, force: true });
   }
 }
 

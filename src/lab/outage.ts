@@ -32,13 +32,18 @@ export interface Outage {
 
 export function outageOf(r: ProbeRecord, t0: number, endedAt: number, gapThresholdMs: number): Outage {
   const base = { address: r.address, from: r.from };
-  const gap = r.gaps.find(([a, b]) => a < t0 && b >= t0);
+  // The gap that spans t0; after a graceful stop the outage begins later, when the primary
+  // releases its addresses: then the first gap after t0.
+  const gap = r.gaps.find(([a, b]) => a < t0 && b >= t0) ?? r.gaps.find(([a]) => a >= t0);
   if (gap !== undefined) return { ...base, disconnectionMs: gap[1] - gap[0], capped: false, lastBefore: gap[0], firstAfter: gap[1] };
   if (r.lastReply === null) {
     // Never answered at all: the warm-up refuses to start a failover like that, so this is defensive.
     return { ...base, disconnectionMs: endedAt - t0, capped: true, lastBefore: null, firstAfter: null };
   }
-  if (r.lastReply < t0) return { ...base, disconnectionMs: endedAt - r.lastReply, capped: true, lastBefore: r.lastReply, firstAfter: null };
+  // Dark since some time after t0 (a graceful stop) and never back: capped too.
+  if (r.lastReply < t0 || endedAt - r.lastReply > 5 * gapThresholdMs) {
+    return { ...base, disconnectionMs: endedAt - r.lastReply, capped: true, lastBefore: r.lastReply, firstAfter: null };
+  }
   // Replies kept coming across t0 with no gap over the threshold: the outage was shorter than that.
   return { ...base, disconnectionMs: gapThresholdMs, capped: false, lastBefore: null, firstAfter: null };
 }

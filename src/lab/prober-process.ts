@@ -14,7 +14,7 @@ import type { ProbeRecord } from './outage.js';
  * Times are CLOCK_MONOTONIC milliseconds, the clock the parent uses too. Receive times are the
  * loop tick that drained them: up to 1 ms late, small next to the probe interval.
  *
- * stdin: first line the JSON config, then commands `steady`, `freeze`, `t0 <ms>`, `stop`.
+ * stdin: first line the JSON config, then commands `steady`, `freeze`, `t0 <ms>`, `back-after <ms>`, `stop`.
  * stdout: JSON lines {type:"ready"}, {type:"status",...} every 250 ms, {type:"result",...} last.
  */
 
@@ -109,6 +109,8 @@ function main(): void {
   const recv = new ReceiveVector();
 
   let t0: number | null = null;
+  /** `back` counts replies after this moment (default t0): with a real HA manager, its takeover. */
+  let backAfter: number | null = null;
   let steady = false;
   let steadyFrozen = false;
   let steadySent = 0;
@@ -171,7 +173,7 @@ function main(): void {
       let back = 0;
       for (let i = 0; i < total; i++) {
         if (last[i]! >= tr - 3 * I - 100) up++;
-        if (t0 !== null && last[i]! >= t0) back++;
+        if (t0 !== null && last[i]! >= (backAfter ?? t0)) back++;
       }
       emit({ type: 'status', t: tr, up, back, total, sent, received, maxLateMs } satisfies ProberStatus);
     }
@@ -183,6 +185,7 @@ function main(): void {
         // Sent just before the primary's links go down: probes sent from then on may be lost
         // in flight, which is the failover, not prober loss.
         else if (cmd === 'freeze') steadyFrozen = true;
+        else if (cmd.startsWith('back-after ')) backAfter = Number(cmd.slice(11));
         else if (cmd.startsWith('t0 ')) {
           t0 = Number(cmd.slice(3));
           steady = false;

@@ -1,5 +1,6 @@
 import type { Outage } from './outage.js';
 import { MODE_INFO, type ModeName } from './modes.js';
+import { FAULT_TEXT, type FaultName, type HaName } from './ha.js';
 import { figures, mapFigures, round3, type Figures } from './statistics.js';
 
 /** A mode's measured result, its summary, the `--json` document and the text table. Pure. */
@@ -15,6 +16,13 @@ export interface ProberHealth {
 
 export interface ModeRun {
   mode: ModeName;
+  /** Who started nova-network on the standby. */
+  ha: HaName;
+  fault: FaultName;
+  /** The manager's configured failure detection (deadtime, master down interval, token + consensus). */
+  detectionMs: number;
+  /** t0 → the manager (or the simulation) started nova-network on the standby; null: it never did. */
+  takeoverMs: number | null;
   deadtimeMs: number;
   probeIntervalMs: number;
   maxWaitMs: number;
@@ -34,10 +42,15 @@ export interface ModeRun {
 
 export interface ModeSummary {
   mode: ModeName;
+  ha: HaName;
+  fault: FaultName;
+  detectionS: number;
   deadtimeS: number;
   addresses: number;
   probeIntervalMs: number;
   capped: boolean;
+  /** t0 → the standby's nova-network start (one failover: the three figures are equal). */
+  takeoverS: Figures | null;
   disconnectionS: Figures;
   overheadS: Figures;
 }
@@ -45,28 +58,39 @@ export interface ModeSummary {
 export function summarize(run: ModeRun): ModeSummary {
   const disconnection = figures(run.outages.map((o) => o.disconnectionMs / 1000));
   const deadtimeS = run.deadtimeMs / 1000;
+  // Overhead: what the network adds after nova-network started on the standby. Without a
+  // measured start (the manager never took over) the deadtime stands in.
+  const takeoverS = run.takeoverMs === null ? deadtimeS : run.takeoverMs / 1000;
   return {
     mode: run.mode,
+    ha: run.ha,
+    fault: run.fault,
+    detectionS: round3(run.detectionMs / 1000),
     deadtimeS: round3(deadtimeS),
     addresses: run.outages.length,
     probeIntervalMs: run.probeIntervalMs,
     // Capped = some figure is a lower bound. A serial loop stopped after every address answered
     // (the caches had expired meanwhile) leaves exact figures.
     capped: run.outages.some((o) => o.capped),
+    takeoverS: run.takeoverMs === null ? null : mapFigures(figures([run.takeoverMs / 1000]), round3),
     disconnectionS: mapFigures(disconnection, round3),
-    overheadS: mapFigures(disconnection, (x) => round3(x - deadtimeS)),
+    overheadS: mapFigures(figures(run.outages.map((o) => o.disconnectionMs / 1000 - takeoverS)), round3),
   };
 }
 
 /** The `--json` document, exactly as documented (no extra keys: scripts compare it). */
-export function labJson(summaries: ModeSummary[]): { modes: ModeSummary[] } {
+export function labJson(summaries: ModeSummary[]): { modes: Array<Omit<ModeSummary, 'takeoverS'> & { takeoverS: Figures | null }> } {
   return {
     modes: summaries.map((s) => ({
       mode: s.mode,
+      ha: s.ha,
+      fault: s.fault,
       deadtimeS: s.deadtimeS,
+      detectionS: s.detectionS,
       addresses: s.addresses,
       probeIntervalMs: s.probeIntervalMs,
       capped: s.capped,
+      takeoverS: s.takeoverS === null ? null : { median: s.takeoverS.median, p95: s.takeoverS.p95, max: s.takeoverS.max },
       disconnectionS: { median: s.disconnectionS.median, p95: s.disconnectionS.p95, max: s.disconnectionS.max },
       overheadS: { median: s.overheadS.median, p95: s.overheadS.p95, max: s.overheadS.max },
     })),
@@ -82,7 +106,8 @@ export function overheadSplit(run: ModeRun): { beforeT0: Figures; afterDeadtime:
   if (ok.length === 0) return null;
   return {
     beforeT0: figures(ok.map((o) => run.t0 - o.lastBefore!)),
-    afterDeadtime: figures(ok.map((o) => o.firstAfter! - (run.t0 + run.deadtimeMs))),
+    // After the takeover (with --ha simulated: the deadtime).
+    afterDeadtime: figures(ok.map((o) => o.firstAfter! - (run.t0 + (run.takeoverMs ?? run.deadtimeMs)))),
   };
 }
 
@@ -129,9 +154,13 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     'overhead s (median / p95 / max)',
     'original (deadtime 2-4 s)',
   ];
+  // With a real manager the takeover is measured: it gets a column, after the deadtime.
+  const real = summaries.some((s) => s.ha !== 'simulated');
+  if (real) header.splice(2, 0, 'takeover s');
   const rows = summaries.map((s) => [
     s.capped ? `${s.mode} (capped)` : s.mode,
     fmtSeconds(s.deadtimeS),
+    ...(real ? [s.takeoverS === null ? '-' : fmtSeconds(s.takeoverS.max)] : []),
     String(s.addresses),
     String(s.probeIntervalMs),
     triple(s.disconnectionS, s.capped),
@@ -139,14 +168,17 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     MODE_INFO[s.mode].original,
   ]);
   const v6 = ctx.ipv6 ? ' + IPv6 gateways' : '';
+  const first = runs[0];
   const lines = [
+    ...(real && first !== undefined ? [`HA manager ${first.ha}, fault ${first.fault}: ${FAULT_TEXT[first.fault]}`] : []),
     `nova-network failover lab: routing source IP + ${ctx.floatingIps} floating IPs (laptop -> router -> floating IP), ` +
       `${ctx.networks} VLAN gateway(s)${v6} (instance -> gateway)`,
     '',
     textTable([header, ...rows]),
     '',
     'disconnection: last echo reply before the primary died (t0) to the first reply after, per address;',
-    'overhead: disconnection minus the deadtime. Resolution: +- one probe interval at each end.',
+    'overhead: disconnection minus the takeover (t0 to nova-network starting on the standby; with --ha simulated, the deadtime).',
+    'Resolution: +- one probe interval at each end.',
   ];
   if (summaries.some((s) => s.capped)) {
     lines.push(`(capped): the run stopped at --max-wait ${fmtSeconds(ctx.maxWaitMs / 1000)} s with addresses still dark; '>=' marks lower bounds.`);
@@ -163,11 +195,65 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
       dark > 0 ? `${dark} address(es) still dark at the cap` : null,
       split === null
         ? null
-        : `last reply ${split.beforeT0.median.toFixed(0)} ms before t0 (median), first reply t0+deadtime+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
+        : `last reply ${split.beforeT0.median >= 0 ? `${split.beforeT0.median.toFixed(0)} ms before` : `${(-split.beforeT0.median).toFixed(0)} ms after`} t0 (median), ` +
+          `first reply t0+${r.ha === 'simulated' ? 'deadtime' : 'takeover'}+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
       `prober ${Math.round(r.prober.rate)} probes/s, worst lateness ${r.prober.maxLateMs.toFixed(1)} ms, loss before t0 ${r.prober.preLossPct.toFixed(2)} %`,
       ...r.notes,
     ].filter((x): x is string => x !== null);
     lines.push(`${r.mode}: ${facts.join('; ')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The original experiment's figures per mode, for the seed-form table. */
+const SEED_ORIGINAL: Record<ModeName, string> = {
+  none: '24–47 s',
+  'seed-arping': '4–5 s',
+  'nova-arping': '-',
+  'nova-garp': '-',
+};
+
+/**
+ * The original experiment's table, in its form: per deadtime and sample, when the laptop's ping
+ * of its floating IP stopped getting replies, when replies came back, and the difference, with
+ * the original's figure alongside. Times are seconds from t0 (the failure). Pure.
+ */
+export function renderSeedTable(runs: ModeRun[]): string {
+  const header = ['deadtime s', 'mode', 'sample', 'ping reply stop s', 'ping reply response s', 'difference s', 'takeover s', 'original difference'];
+  const rows: string[][] = [];
+  const samples = new Map<string, number>();
+  for (const r of runs) {
+    const key = `${r.deadtimeMs}/${r.mode}`;
+    const k = (samples.get(key) ?? 0) + 1;
+    samples.set(key, k);
+    // The laptop's floating IP: the first floating IP, else the routing source IP.
+    const fromLaptop = r.outages.filter((o) => o.from === 'laptop');
+    const o = fromLaptop[1] ?? fromLaptop[0];
+    if (o === undefined) continue;
+    const stop = o.lastBefore === null ? '-' : fmtSeconds((o.lastBefore - r.t0) / 1000);
+    const back = o.firstAfter === null ? (o.capped ? `>${fmtSeconds(r.maxWaitMs / 1000)}` : '-') : fmtSeconds((o.firstAfter - r.t0) / 1000);
+    rows.push([
+      fmtSeconds(r.deadtimeMs / 1000),
+      r.mode,
+      String(k),
+      stop,
+      back,
+      `${o.capped ? '>=' : ''}${fmtSeconds(o.disconnectionMs / 1000)}`,
+      r.takeoverMs === null ? '-' : fmtSeconds(r.takeoverMs / 1000),
+      SEED_ORIGINAL[r.mode],
+    ]);
+  }
+  const first = runs[0];
+  const address = first?.outages.filter((o) => o.from === 'laptop')[1]?.address ?? first?.outages[0]?.address ?? '-';
+  return [
+    `The original experiment's table: laptop -> ${address} (a floating IP), ${first?.ha ?? '-'} failover, fault ${first?.fault ?? '-'}`,
+    '',
+    textTable([header, ...rows]),
+    '',
+    'ping reply stop / response: last echo reply before the outage and first after it, in seconds from t0 (the failure;',
+    'after a graceful stop the replies stop only when the primary lets go of its addresses);',
+    'difference: the outage; takeover: t0 to the manager starting nova-network on the standby.',
+    'original difference: the original experiment (heartbeat, deadtime 2-4 s; arping by hand for seed-arping).',
+    '',
+  ].join('\n');
 }

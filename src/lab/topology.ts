@@ -39,7 +39,8 @@ async function sysctl(group: NamespaceGroup, ns: string, settings: string[]): Pr
   await group.exec(ns, ['sysctl', '-q', '-w', ...settings]);
 }
 
-export async function buildTopology(prefix: string, plan: AddressPlan): Promise<Topology> {
+/** `bindPrimary: false`: the primary's HA manager binds the addresses when it starts nova-network. */
+export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean } = { bindPrimary: true }): Promise<Topology> {
   const group = new NamespaceGroup(prefix);
   try {
     const roles = ['sw', 'router', 'laptop', 'primary', 'standby', ...plan.networks.map((n) => instanceRole(n.index))];
@@ -89,7 +90,7 @@ export async function buildTopology(prefix: string, plan: AddressPlan): Promise<
       if (n.instanceIpV6 !== null) lines.push(`address add ${n.instanceIpV6}/64 dev eth0 nodad`);
       await group.batch(ns[instanceRole(n.index)]!, lines);
     }
-    await group.batch(ns.primary!, bindAll(plan));
+    if (opts.bindPrimary) await group.batch(ns.primary!, bindAll(plan));
     return { group, ns, plan };
   } catch (err) {
     await group.cleanup();

@@ -16,6 +16,10 @@ const outage = (address: string, ms: number, capped = false): Outage => ({
 
 const run = (mode: ModeRun['mode'], outages: Outage[], over: Partial<ModeRun> = {}): ModeRun => ({
   mode,
+  ha: 'simulated',
+  fault: 'power-off',
+  detectionMs: 2000,
+  takeoverMs: 2000,
   deadtimeMs: 2000,
   probeIntervalMs: 20,
   maxWaitMs: 75_000,
@@ -34,13 +38,25 @@ describe('lab result shaping', () => {
     const s = summarize(run('nova-garp', [outage('a', 2040), outage('b', 2060), outage('c', 2020)]));
     expect(s).toEqual({
       mode: 'nova-garp',
+      ha: 'simulated',
+      fault: 'power-off',
+      detectionS: 2,
       deadtimeS: 2,
       addresses: 3,
       probeIntervalMs: 20,
       capped: false,
+      takeoverS: { median: 2, p95: 2, max: 2 },
       disconnectionS: { median: 2.04, p95: 2.058, max: 2.06 },
       overheadS: { median: 0.04, p95: 0.058, max: 0.06 },
     });
+  });
+
+  it('measures the overhead from the takeover a real manager reported, per address', () => {
+    const s = summarize(run('nova-garp', [outage('a', 2540), outage('b', 2560)], { ha: 'heartbeat', fault: 'kill', takeoverMs: 2500 }));
+    expect(s.takeoverS).toEqual({ median: 2.5, p95: 2.5, max: 2.5 });
+    expect(s.overheadS.max).toBeCloseTo(0.06, 6);
+    // No takeover measured: the deadtime stands in.
+    expect(summarize(run('none', [outage('a', 30_000)], { takeoverMs: null })).takeoverS).toBeNull();
   });
 
   it('marks a mode capped when an address never came back, not when only its loop was stopped', () => {
@@ -51,7 +67,7 @@ describe('lab result shaping', () => {
   it('prints exactly the documented JSON keys', () => {
     const doc = labJson([summarize(run('none', [outage('a', 31_000)]))]);
     expect(Object.keys(doc)).toEqual(['modes']);
-    expect(Object.keys(doc.modes[0]!)).toEqual(['mode', 'deadtimeS', 'addresses', 'probeIntervalMs', 'capped', 'disconnectionS', 'overheadS']);
+    expect(Object.keys(doc.modes[0]!)).toEqual(['mode', 'ha', 'fault', 'deadtimeS', 'detectionS', 'addresses', 'probeIntervalMs', 'capped', 'takeoverS', 'disconnectionS', 'overheadS']);
     expect(Object.keys(doc.modes[0]!.disconnectionS)).toEqual(['median', 'p95', 'max']);
     expect(Object.keys(doc.modes[0]!.overheadS)).toEqual(['median', 'p95', 'max']);
   });
@@ -67,6 +83,13 @@ describe('lab result shaping', () => {
     expect(text).toMatch(/nova-arping \(capped\).*>=75\.0/);
     expect(text).toMatch(/--max-wait 75\.0 s/);
     expect(text).toMatch(/1 address\(es\) still dark at the cap/);
+  });
+
+  it('adds the measured takeover to the table when a real manager ran', () => {
+    const text = renderReport([run('nova-garp', [outage('a', 2540)], { ha: 'keepalived', fault: 'kill', takeoverMs: 2500 })], { floatingIps: 1, networks: 0, ipv6: false, maxWaitMs: 75_000 });
+    expect(text).toMatch(/^HA manager keepalived, fault kill: SIGKILL/);
+    expect(text).toMatch(/mode\s+deadtime s\s+takeover s\s+addresses/);
+    expect(text).toMatch(/nova-garp\s+2\.000\s+2\.500\s+1\s+20\s+2\.540 \/ 2\.540 \/ 2\.540\s+0\.040 \/ 0\.040 \/ 0\.040/);
   });
 
   it('aligns text columns', () => {

@@ -27,7 +27,14 @@ describe('disconnection per address', () => {
   });
 
   it('bounds an outage shorter than the gap threshold by the threshold', () => {
-    expect(outageOf(rec({ lastReply: 5000, gaps: [] }), t0, 9000, 30)).toMatchObject({ disconnectionMs: 30, capped: false });
+    expect(outageOf(rec({ lastReply: 8990, gaps: [] }), t0, 9000, 30)).toMatchObject({ disconnectionMs: 30, capped: false });
+  });
+
+  it('after a graceful stop, takes the first gap after t0: the outage begins when the primary lets go', () => {
+    const o = outageOf(rec({ lastReply: 8990, gaps: [[200, 260], [1300, 1350], [4000, 4100]] }), t0, 9000, 30);
+    expect(o).toMatchObject({ disconnectionMs: 50, capped: false, lastBefore: 1300, firstAfter: 1350 });
+    // Dark from some time after t0 to the end of the run: a lower bound, capped.
+    expect(outageOf(rec({ lastReply: 1300, gaps: [] }), t0, 9000, 30)).toMatchObject({ disconnectionMs: 7700, capped: true, lastBefore: 1300 });
   });
 
   it('records gaps a little over one probe interval', () => {
