@@ -24,6 +24,7 @@ import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { run } from '../../src/netns/shell.js';
 import { fmtMs, progress, table, writeResult } from '../lib/report.js';
+import { recovery } from './recovery.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url));
 const N = Number(process.env.FAULTS_ADDRESSES ?? 10_000);
@@ -191,8 +192,16 @@ async function main(): Promise<void> {
       ["nova's way per address (arping -c 3, measured)", fmtMs(novaPerAddr), ''],
       [`nova's way for the ${half.length} re-added (extrapolated)`, fmtMs(novaPerAddr * half.length), ''],
     ];
+    progress('recovery: database down at the hook and back 3 s later; broker down during an association');
+    const rec = await recovery();
+    rows.push(
+      [`database back → first / last of ${rec.floatingIps} floating IPs announced`, `${fmtMs(rec.database.backToFirstFrameMs)} / ${fmtMs(rec.database.backToLastFrameMs)} (${rec.database.announced}/${rec.floatingIps})`, 'a few s'],
+      ['associated + bound while the broker is down: bind → first frame', rec.broker.bindToFirstFrameMs === null ? 'NOT announced' : fmtMs(rec.broker.bindToFirstFrameMs), ''],
+      ['  found by', rec.broker.foundBy, ''],
+      ['broker back → sidecar reconnected', rec.broker.backToReconnectedMs === null ? 'not within 40 s' : fmtMs(rec.broker.backToReconnectedMs), ''],
+    );
     process.stdout.write('\n' + table(rows) + '\n');
-    const file = await writeResult('faults', { n: N, whileDeleted, late5, worstLateMs: worstLate, firstAfterBindMs: { p50: pct(firstAfterBind, 50), p99: pct(firstAfterBind, 99), max: Math.max(...firstAfterBind) }, judgeLate, readdBursts, healthMaxMs: healthMax, eventLoopDelayMs: loop, hwmMiB, droppedByKernel, novaPerAddrMs: novaPerAddr });
+    const file = await writeResult('faults', { recovery: rec, n: N, whileDeleted, late5, worstLateMs: worstLate, firstAfterBindMs: { p50: pct(firstAfterBind, 50), p99: pct(firstAfterBind, 99), max: Math.max(...firstAfterBind) }, judgeLate, readdBursts, healthMaxMs: healthMax, eventLoopDelayMs: loop, hwmMiB, droppedByKernel, novaPerAddrMs: novaPerAddr });
     process.stdout.write(`JSON: ${file}\n`);
   } finally {
     await group.cleanup();
