@@ -222,21 +222,9 @@ async function prepareDatabase(opts: LabOptions): Promise<void> {
   }
 }
 
-/** parseCommandArgs, with Node's parser texts turned into the lab's message style. */
+/** The shared parser already speaks `nova-garp lab: <what>; <what to do>` (src/cli/args.ts). */
 function parseLabArgs(argv: string[], options: Parameters<typeof parseCommandArgs>[2]): { values: Values; help: boolean } {
-  try {
-    return parseCommandArgs<Values>('lab', argv, options);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    const text = err.message.replace(/^(nova-garp lab: )+/, '');
-    const ambiguous = /Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(text);
-    if (ambiguous !== null) throw new UsageError(`${ambiguous[1]} needs a value, not another option; write ${ambiguous[1]}=VALUE`);
-    const missing = /Option '(--[\w-]+)[^']*' argument missing/.exec(text);
-    if (missing !== null) throw new UsageError(`${missing[1]} needs a value; ${SEE_HELP}`);
-    const unknown = /Unknown option '([^']+)'/.exec(text);
-    if (unknown !== null) throw new UsageError(`unknown option ${unknown[1]}; ${SEE_HELP}`);
-    throw new UsageError(`${text.split('\n')[0]!.replace(/ \(see 'nova-garp lab --help'\)$/, '')}; ${SEE_HELP}`);
-  }
+  return parseCommandArgs<Values>('lab', argv, options);
 }
 
 export const labCommand: Command = {

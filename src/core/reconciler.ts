@@ -119,13 +119,15 @@ export class Reconciler {
   /**
    * Essex–Folsom send the public associate call to the shared topic, where any network host may
    * take it: the address becomes a target here only if it gets bound here within `windowMs`.
+   * True when it is bound here already (a target now).
    */
-  hint(target: Target, windowMs: number): void {
+  hint(target: Target, windowMs: number): boolean {
     if (this.whyNot(target) === null) {
       this.associate(target);
-      return;
+      return true;
     }
     this.hints.set(target.address, { target, until: this.clock.now() + windowMs });
+    return false;
   }
 
   private apply(change: DesiredChange, trigger: Trigger, announceBound = true): DesiredChange {

@@ -91,8 +91,8 @@ export class BusEvents {
         if (routingKey === settings.networkTopic) {
           // Essex–Folsom send the public call to the shared topic, and any network host may
           // handle it: a hint only. It becomes a target if it gets bound here, else it is not ours.
-          core.hint(check.target, this.deps.bindWaitMs());
-          log.info({ method: event.method, address: check.target.address, interface: check.target.interface, via: routingKey }, 'floating IP association hint');
+          const taken = core.hint(check.target, this.deps.bindWaitMs());
+          log.info({ method: event.method, address: check.target.address, interface: check.target.interface, via: routingKey }, taken ? 'floating IP associated' : 'floating IP association hint');
           return;
         }
         core.associate(check.target);

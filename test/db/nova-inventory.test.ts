@@ -111,14 +111,17 @@ describe.runIf(run)('inventory from a seeded database (real MySQL/MariaDB)', () 
     expect(inventory.targets).toEqual([
       { kind: 'routing_source', address: '192.0.2.2', interface: 'eth0' },
       { kind: 'gateway', address: '10.0.0.1', interface: 'br100' },
-      { kind: 'gateway', address: '10.0.1.1', interface: 'br101' },
+      // nova binds dhcp_server on the bridge (Juno on); the differing gateway 10.0.1.1 is outside.
       { kind: 'gateway', address: '10.0.1.9', interface: 'br101' },
       { kind: 'gateway_v6', address: '2001:db8:0:1::1', interface: 'br101' },
       { kind: 'floating', address: '203.0.113.1', interface: 'eth0' }, // public_interface or floating_ips.interface
       { kind: 'floating', address: '203.0.113.3', interface: 'eth0' },
       { kind: 'floating', address: '203.0.113.4', interface: 'eth0' },
     ]);
-    expect(inventory.skipped).toEqual([{ source: 'networks.id=4', reason: expect.stringMatching(/multi_host/) }]);
+    expect(inventory.skipped).toEqual([
+      { source: 'networks.id=2 gateway', reason: expect.stringMatching(/differs from dhcp_server 10\.0\.1\.9/) },
+      { source: 'networks.id=4', reason: expect.stringMatching(/multi_host/) },
+    ]);
   });
 
   it('queries only columns that exist: a Folsom-like table without dhcp_server still reads', async () => {

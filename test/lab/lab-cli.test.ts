@@ -18,8 +18,8 @@ describe('nova-garp lab option errors', () => {
   };
 
   it('a negative count is range-checked, not taken for an option', async () => {
-    expectUsage(await runCli(null, ['lab', '--floating-ips', '-5']), /--floating-ips must be between 0 and \d+, got -5/);
-    expectUsage(await runCli(null, ['lab', '--samples', '-1', '--deadtimes', '2']), /--samples must be between 1 and 20, got -1/);
+    expectUsage(await runCli(null, ['lab', '--floating-ips', '-5']), /--floating-ips -5 is out of range; give a whole number from 0 to \d+/);
+    expectUsage(await runCli(null, ['lab', '--samples', '-1', '--deadtimes', '2']), /--samples -1 is out of range; give a whole number from 1 to 20/);
   });
 
   it('--plot is checked before the run, not after it', async () => {
@@ -40,6 +40,6 @@ describe('nova-garp lab option errors', () => {
     expectUsage(await runCli(null, ['lab', '--deadtime', '2', '--deadtimes', '4,3']), /exclude each other/);
     expectUsage(await runCli(null, ['lab', '--samples', '3']), /--samples needs --deadtimes/);
     expectUsage(await runCli(null, ['lab', '--floating-ips']), /--floating-ips needs a value/);
-    expectUsage(await runCli(null, ['lab', '--bogus']), /unknown option --bogus/);
+    expectUsage(await runCli(null, ['lab', '--bogus']), /unknown option '--bogus'; see 'nova-garp lab --help'$/m);
   });
 });

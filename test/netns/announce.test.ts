@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, neighbourMac, staleEntry, OLD_MAC, type Pair } from '../helpers/pair.js';
 import { runCli } from '../helpers/cli.js';
@@ -21,6 +23,28 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
 
   const bind = (addr: string): Promise<string> =>
     p.group.ip(p.sender, 'addr', 'add', addr.includes(':') ? `${addr}/128` : `${addr}/32`, 'dev', p.senderIf, ...(addr.includes(':') ? ['nodad'] : []));
+
+  /**
+   * `listening` resolves once a line-buffered tcpdump on the router's link is capturing; `seen`
+   * when it has shown an ARP frame from `address`.
+   */
+  function firstFrameFrom(address: string, timeoutMs = 20_000): { listening: Promise<void>; seen: Promise<void> } {
+    const child = spawn('ip', ['netns', 'exec', p.router, 'tcpdump', '-l', '-n', '-i', p.routerIf, 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const listening = new Promise<void>((resolve) => createInterface({ input: child.stderr! }).on('line', (l) => l.includes('listening on') && resolve()));
+    const seen = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`no ARP frame from ${address} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (!line.includes(` ${address} `) && !line.endsWith(` ${address}`) && !line.includes(`tell ${address}`)) return;
+        clearTimeout(timer);
+        child.kill();
+        resolve();
+      });
+    });
+    return { listening, seen };
+  }
 
   async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; frames: Uint8Array[] }> {
     const cap = await Capture.start(p.router, p.routerIf, 'arp or icmp6');
@@ -108,8 +132,11 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     await bind('10.77.0.40');
     await bind('10.77.0.41');
     const { result, frames } = await capture(async () => {
-      const cli = runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.40', '-a', '10.77.0.41', '--rounds', '3', '--interval-ms', '600', '--form', 'request', '--json']);
-      await new Promise((r) => setTimeout(r, 300));
+      // Round 1 for .41 seen at the router, then .41 goes: rounds 2 and 3 must leave it out.
+      const { listening, seen } = firstFrameFrom('10.77.0.41');
+      await listening;
+      const cli = runCli(p.sender, ['announce', '-i', p.senderIf, '-a', '10.77.0.40', '-a', '10.77.0.41', '--rounds', '3', '--interval-ms', '1500', '--form', 'request', '--json']);
+      await seen;
       await p.group.ip(p.sender, 'addr', 'del', '10.77.0.41/32', 'dev', p.senderIf);
       return cli;
     });

@@ -79,7 +79,8 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
 
   const novaConf = (defaults = '', sections = ''): string => {
     const u = new URL(db.url);
-    return `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n${defaults}[database]\nconnection = mysql://${u.username || 'root'}@${lab.mgmtIp}:${dbRelay.port}${u.pathname}\n${sections}`;
+    const cred = `${u.username || 'root'}${u.password === '' ? '' : `:${u.password}`}`;
+    return `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${lab.pair.senderIf}\nrouting_source_ip = 10.77.0.1\n${defaults}[database]\nconnection = mysql://${cred}@${lab.mgmtIp}:${dbRelay.port}${u.pathname}\n${sections}`;
   };
 
   const floatingIps = (n: number, third = 1): string[] => Array.from({ length: n }, (_, i) => `10.77.${third}.${i + 10}`);

@@ -180,16 +180,14 @@ describe('rtnetlink parsing', () => {
     expect(parse(new Uint8Array(0))).toEqual([]);
   });
 
-  it('reads 10,000 addresses in a few ms', () => {
+  // Its speed is bench/faults' business (a few ms here); this checks a 10,000-message buffer parses whole.
+  it('reads 10,000 addresses from one buffer', () => {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < 5000; i++) parts.push(v4(20, `10.${i >> 8}.${i & 255}.1`, 2), v6(20, `2001:db8::${i.toString(16)}`, 2, 0, [attr(8, u32(0x200))]));
     const buf = concat(...parts);
-    parseNetlink(buf); // warm-up
-    const t0 = performance.now();
     const out = parseNetlink(buf).messages;
-    const ms = performance.now() - t0;
     expect(out).toHaveLength(10_000);
-    expect(ms).toBeLessThan(50); // typically 2-4 ms; loose for a loaded CI machine
+    expect(out.filter((m) => m.type === 'address' && m.family === 6)).toHaveLength(5000);
   });
 
   it('builds dump requests', () => {
