@@ -34,6 +34,16 @@ export class Metrics {
     labelNames: ['interface'] as const,
     registers: [this.registry],
   });
+  /** Set by the sidecar: the number of address conflicts (split brain) seen and not yet cleared. */
+  collectConflicts: (() => number) | null = null;
+  readonly conflicts = new Gauge({
+    name: 'nova_garp_conflicts',
+    help: 'Addresses bound here that another MAC claims on the wire (split brain), not yet cleared',
+    registers: [this.registry],
+    collect: () => {
+      if (this.collectConflicts !== null) this.conflicts.set(this.collectConflicts());
+    },
+  });
   readonly sendErrors = new Counter({ name: 'nova_garp_send_errors_total', help: 'Rounds cut short by send errors', labelNames: ['interface'] as const, registers: [this.registry] });
 
   constructor() {

@@ -16,6 +16,7 @@ import { startControlServer, stopControlServer } from './control-server.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { SidecarCore } from './sidecar-core.js';
 import { watcherView } from './watcher-view.js';
+import { SplitBrainGuard, type OnConflict } from './split-brain.js';
 
 export type { BurstSummary } from './burst-history.js';
 export type { Trigger } from '../core/trigger.js';
@@ -41,6 +42,10 @@ export interface SidecarConfig {
    * nova-network (the hook found no socket) and is harmless on a restart, as the host holds them.
    */
   announceOnStart: boolean;
+  /** What a conflict (another MAC claiming a bound address) triggers: one defence per 10 s, or a report only. */
+  onConflict?: OnConflict;
+  /** A conflict not seen again for this long is cleared. */
+  conflictExpireMs?: number;
 }
 
 /**
@@ -56,6 +61,7 @@ export class Sidecar {
   private readonly sink = new PacketSink();
   private readonly logic: SidecarCore;
   private readonly snapshots: SnapshotWriter;
+  private readonly guard: SplitBrainGuard;
   private bus: NovaBus | null = null;
   private control: Server | null = null;
   private metricsServer: Server | null = null;
@@ -84,10 +90,34 @@ export class Sidecar {
             : () => readInventoryFromDatabase(this.config.settings, { timeoutMs: this.config.dbTimeoutMs }),
         persist: () => this.snapshots.request(),
         rejected: (source, reason, message) => this.rejected(source, reason, message),
+        // Off the critical path: round 1 of the takeover is already on the wire.
+        afterTakeover: () => this.guard.probeAll(),
+        burstExtras: () => ({ conflicts: this.guard.table.size }),
       },
       log,
       this.metrics,
     );
+    const core = this.logic.core;
+    this.guard = new SplitBrainGuard(
+      {
+        targets: function* () {
+          for (const d of core.desired.values()) yield { address: d.target.address, interface: core.place(d.target) };
+        },
+        placeOf: (address) => {
+          const d = core.desired.get(address);
+          return d === undefined ? null : core.place(d.target);
+        },
+        link: (ifname) => this.watcher.header(ifname),
+        bound: (ifname, address) => {
+          this.watcher.drain();
+          return this.watcher.addressOn(ifname, address) !== undefined;
+        },
+        now: () => realClock.now(),
+      },
+      { onConflict: config.onConflict ?? 'defend', expireMs: config.conflictExpireMs ?? 60_000, probePps: config.schedule.maxPps ?? 1000 },
+      log,
+    );
+    this.metrics.collectConflicts = () => this.guard.table.size;
     this.snapshots = new SnapshotWriter(config.inventoryFile === null ? config.stateDir : null, () => this.logic.desiredInventory(), log);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
@@ -122,6 +152,7 @@ export class Sidecar {
     await this.watcher.start();
     await this.loadInitialInventory();
     this.prepareSenders();
+    this.guard.start();
     // Start-up (inventory parse, first dump) is not what a trigger waits behind.
     this.loopDelay.reset();
     this.markReady();
@@ -210,6 +241,7 @@ export class Sidecar {
     const d = this.loopDelay;
     return {
       ...this.logic.status(targets),
+      conflicts: this.guard.list(),
       memory: process.memoryUsage(),
       eventLoopDelayMs: { max: ms(d.max), p99: ms(d.percentile(99)), mean: ms(d.mean) },
       rejected: { ...this.rejectedCounts },
@@ -243,6 +275,7 @@ export class Sidecar {
     this.loopDelay.disable();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.logic.stop();
+    this.guard.stop();
     this.watcher.stop();
     await this.bus?.stop();
     if (this.control !== null) await stopControlServer(this.control, this.config.controlSocket);

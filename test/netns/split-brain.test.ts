@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { missingRoot, requirement } from '../helpers/requirements.js';
+import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
+import { OLD_MAC } from '../helpers/pair.js';
+import { controlRequest } from '../../src/sidecar/control-client.js';
+
+const enabled = requirement('split-brain detection tests', missingRoot());
+const HOST = 'nethost1';
+const ADDRESSES = ['10.77.0.80', '10.77.0.81', '10.77.0.82', '10.77.0.83', '10.77.0.84'];
+const HELD_BY_OLD = '10.77.0.81';
+
+interface Status {
+  conflicts: Array<{ address: string; interface: string; mac: string; firstSeen: string; lastSeen: string; count: number }>;
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Sender (nova-garp), router and an old primary that is still up, the three on one bridge in the
+ * router namespace; the old primary keeps one floating IP bound under its own MAC.
+ */
+describe.runIf(enabled)('split brain: the old primary still holds an address', () => {
+  let lab: SidecarLab;
+  let serve: ServeProcess;
+  let old: string;
+  let detectedMs = 0;
+
+  beforeAll(async () => {
+    lab = await createSidecarLab();
+    const { pair } = lab;
+    const g = pair.group;
+    old = await g.add('old');
+    const oldIf = `ngo${pair.tag}`;
+    const brPort = `ngb${pair.tag}`;
+    await g.veth({ ns: old, name: oldIf }, { ns: pair.router, name: brPort });
+    await g.ip(pair.router, 'link', 'add', 'br0', 'type', 'bridge');
+    await g.ip(pair.router, 'addr', 'del', '10.77.0.254/24', 'dev', pair.routerIf);
+    for (const port of [pair.routerIf, brPort]) await g.ip(pair.router, 'link', 'set', port, 'master', 'br0');
+    await g.ip(pair.router, 'addr', 'add', '10.77.0.254/24', 'dev', 'br0');
+    await g.ip(pair.router, 'link', 'set', 'br0', 'up');
+    await g.ip(old, 'link', 'set', oldIf, 'address', OLD_MAC);
+    await g.ip(old, 'addr', 'add', `${HELD_BY_OLD}/24`, 'dev', oldIf);
+    const inventory = join(lab.dir, 'inventory.json');
+    await writeFile(inventory, JSON.stringify({ targets: ADDRESSES.map((address) => ({ kind: 'floating', address, interface: pair.senderIf })) }));
+    for (const a of ADDRESSES) await g.ip(pair.sender, 'addr', 'add', `${a}/32`, 'dev', pair.senderIf);
+    serve = await lab.startServe(['--no-amqp', '--inventory', inventory, '--announce-on-start', 'no', '--conflict-expire-s', '2'], `[DEFAULT]\nhost = ${HOST}\npublic_interface = ${pair.senderIf}\nrouting_source_ip = 10.77.0.1\n`);
+    await serve.waitForLog((l) => l.msg === 'ready');
+  });
+
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('reports only the address the old primary holds, with its MAC, within 2 s of the hook', async () => {
+    const before = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
+    expect(before.conflicts).toEqual([]);
+    const t0 = Date.now();
+    const r = await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: HOST });
+    expect(r.status).toBe(202);
+    const conflicts = await waitFor(
+      'conflict reported',
+      async () => {
+        const s = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
+        return s.conflicts.length > 0 ? s.conflicts : null;
+      },
+      2000,
+    );
+    detectedMs = Date.now() - t0;
+    console.log(`split brain: conflict in /v1/status ${detectedMs} ms after the hook`);
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]).toMatchObject({ address: HELD_BY_OLD, interface: lab.pair.senderIf, mac: OLD_MAC });
+    // Logged once at warn, in the burst line's account, and defended at most once per 10 s.
+    const warned = await serve.waitForLog((l) => l.msg?.toString().startsWith('address conflict:') === true);
+    expect(warned).toMatchObject({ level: 40, address: HELD_BY_OLD, mac: OLD_MAC });
+    // The other addresses stay quiet a while longer: still only the one.
+    await serve.waitForLog((l) => l.msg === 'address defended (one announcement; next no sooner than 10 s)');
+    const again = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
+    expect(again.conflicts.map((c) => c.address)).toEqual([HELD_BY_OLD]);
+    expect(serve.logs.filter((l) => String(l.msg).startsWith('address conflict:'))).toHaveLength(1);
+    expect(serve.logs.filter((l) => String(l.msg).startsWith('address defended')).length).toBeLessThanOrEqual(1);
+  });
+
+  it('clears the conflict when the old primary lets the address go', async () => {
+    await lab.pair.group.ip(old, 'addr', 'del', `${HELD_BY_OLD}/24`, 'dev', `ngo${lab.pair.tag}`);
+    const t0 = Date.now();
+    await waitFor(
+      'conflict cleared',
+      async () => (((await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status).conflicts.length === 0 ? true : null),
+      10_000,
+    );
+    console.log(`split brain: conflict cleared ${Date.now() - t0} ms after the old primary let go (expiry 2 s)`);
+    await serve.waitForLog((l) => l.msg === 'address conflict cleared (not seen again)');
+  });
+});
