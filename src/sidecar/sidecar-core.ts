@@ -50,7 +50,7 @@ export interface CorePorts {
   persist(): void;
   rejected(source: 'amqp' | 'control', reason: string, message: string): void;
   /** Round 1 of a takeover (the hook) is out: work that must not delay it (probes, verification). */
-  afterTakeover?(summary: BurstSummary): void;
+  afterTakeover?(summary: BurstSummary, triggeredAt: number): void;
   /** Extra fields for the burst log line (conflicts, verification). */
   burstExtras?(): Record<string, unknown>;
 }
@@ -207,7 +207,7 @@ export class SidecarCore {
     void (async () => {
       await ready;
       const summary = await this.force({ addresses: null, kinds: null }, 'hook', triggeredAt);
-      this.ports.afterTakeover?.(summary);
+      this.ports.afterTakeover?.(summary, triggeredAt);
       // Round 1 is out. Off the critical path: the database may know targets the snapshot does
       // not, and a target that looks unbound gets a full kernel re-read (netlink loses events
       // only with ENOBUFS, which the watcher handles; this is belt and braces, tens of ms at 10k).

@@ -17,6 +17,7 @@ import { SnapshotWriter } from './snapshot-writer.js';
 import { SidecarCore } from './sidecar-core.js';
 import { watcherView } from './watcher-view.js';
 import { SplitBrainGuard, type OnConflict } from './split-brain.js';
+import { DEFAULT_VERIFY, Verifier } from '../verify/verifier.js';
 
 export type { BurstSummary } from './burst-history.js';
 export type { Trigger } from '../core/trigger.js';
@@ -62,6 +63,7 @@ export class Sidecar {
   private readonly logic: SidecarCore;
   private readonly snapshots: SnapshotWriter;
   private readonly guard: SplitBrainGuard;
+  private readonly verifier: Verifier;
   private bus: NovaBus | null = null;
   private control: Server | null = null;
   private metricsServer: Server | null = null;
@@ -91,7 +93,10 @@ export class Sidecar {
         persist: () => this.snapshots.request(),
         rejected: (source, reason, message) => this.rejected(source, reason, message),
         // Off the critical path: round 1 of the takeover is already on the wire.
-        afterTakeover: () => this.guard.probeAll(),
+        afterTakeover: (_summary, triggeredAt) => {
+          this.guard.probeAll();
+          this.verify('hook', triggeredAt);
+        },
         burstExtras: () => ({ conflicts: this.guard.table.size }),
       },
       log,
@@ -118,6 +123,22 @@ export class Sidecar {
       log,
     );
     this.metrics.collectConflicts = () => this.guard.table.size;
+    this.verifier = new Verifier(
+      {
+        targets: function* () {
+          for (const d of core.desired.values()) yield { address: d.target.address, interface: core.place(d.target) };
+        },
+        bound: (ifname, address) => {
+          this.watcher.drain();
+          return this.watcher.addressOn(ifname, address) !== undefined;
+        },
+        link: (ifname) => this.watcher.header(ifname),
+        sendArp: (ifname, frame) => this.guard.sendFrame(ifname, frame),
+        now: () => realClock.now(),
+      },
+      { ...DEFAULT_VERIFY, upstream: config.schedule.upstream, pps: config.schedule.maxPps ?? 1000 },
+      log,
+    );
     this.snapshots = new SnapshotWriter(config.inventoryFile === null ? config.stateDir : null, () => this.logic.desiredInventory(), log);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
@@ -242,10 +263,25 @@ export class Sidecar {
     return {
       ...this.logic.status(targets),
       conflicts: this.guard.list(),
+      verification: this.verifier.last,
       memory: process.memoryUsage(),
       eventLoopDelayMs: { max: ms(d.max), p99: ms(d.percentile(99)), mean: ms(d.mean) },
       rejected: { ...this.rejectedCounts },
     };
+  }
+
+  /** Closed loop after round 1: through the upstream router, off the critical path. */
+  private verify(trigger: string, triggeredAt: number): void {
+    this.verifier
+      .verify(trigger, triggeredAt)
+      .then((r) => {
+        this.metrics.unverifiedAddresses.set(r.unverified);
+        this.metrics.verificationSeconds.set(r.msUntilAllVerified === null ? -1 : r.msUntilAllVerified / 1000);
+        const line = { ...r, unverifiedAddresses: r.unverifiedAddresses.slice(0, 20), conflicts: this.guard.table.size };
+        if (r.unverified > 0) this.log.warn(line, 'verification: some addresses not verified through the router');
+        else this.log.info(line, 'verification');
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'verification failed'));
   }
 
   async reload(settings: NovaSettings): Promise<void> {

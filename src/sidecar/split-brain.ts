@@ -168,6 +168,12 @@ export class SplitBrainGuard {
     step();
   }
 
+  /** One ARP frame on the interface's listener socket (verification's directed requests). */
+  sendFrame(ifname: string, frame: Uint8Array): string | null {
+    if (!this.listeners.has(ifname)) this.sync();
+    return this.listeners.get(ifname)?.send(frame) ?? `no ARP socket on ${ifname}`;
+  }
+
   list(): Conflict[] {
     return this.table.list();
   }
