@@ -47,6 +47,9 @@ Options:
       --modes LIST          comma-separated modes (default: ${MODES.join(',')})
       --floating-ips N      floating IPs on the public interface (default 50, max ${MAX_FLOATING_IPS})
       --networks N          VLAN networks, one gateway and one instance each (default 2, max ${MAX_NETWORKS})
+      --router-drops-garp   the router ignores gratuitous ARP (drop_gratuitous_arp=1): plain GARP
+                            modes stay dark, seed-arping's directed requests work, and nova-garp
+                            converges through its verification's escalation
       --ipv6                also give every network an IPv6 gateway (gateway_v6) and probe it
       --deadtime S          seconds between t0 and the standby starting (default 2, as in the
                             original experiment's heartbeat); with --ha: heartbeat's deadtime,
@@ -89,6 +92,7 @@ interface Values {
   'floating-ips'?: string;
   networks?: string;
   ipv6?: boolean;
+  'router-drops-garp'?: boolean;
   deadtime?: string;
   'max-wait'?: string;
   'probe-interval-ms'?: string;
@@ -247,6 +251,7 @@ export const labCommand: Command = {
       'floating-ips': { type: 'string' },
       networks: { type: 'string' },
       ipv6: { type: 'boolean' },
+      'router-drops-garp': { type: 'boolean' },
       deadtime: { type: 'string' },
       'max-wait': { type: 'string' },
       'probe-interval-ms': { type: 'string' },
@@ -290,6 +295,7 @@ export const labCommand: Command = {
       backends: parseBackends(values),
       ha,
       fault,
+      routerDropsGarp: values['router-drops-garp'] === true,
     };
     if (values.plot !== undefined) checkPlotPath(values.plot);
     if (ha !== 'simulated' && opts.deadtimeMs < 500) throw new UsageError(`--deadtime must be at least 0.5 s with --ha ${ha}; raise it`);

@@ -39,6 +39,8 @@ export interface LabOptions {
   ha: HaName;
   /** How the primary fails (`simulated`: always power-off). */
   fault: FaultName;
+  /** The router ignores gratuitous ARP (net.ipv4.conf.*.drop_gratuitous_arp=1). */
+  routerDropsGarp?: boolean;
 }
 
 export type Progress = (msg: string) => void;
@@ -76,7 +78,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   const intervalMs = opts.probeIntervalMs ?? probeIntervalMs(total);
   const buildStart = monotonicMs();
   const real = opts.ha !== 'simulated';
-  const topo = await buildTopology(prefix, plan, { bindPrimary: !real });
+  const topo = await buildTopology(prefix, plan, { bindPrimary: !real, routerDropsGarp: opts.routerDropsGarp === true });
   progress(`${mode}: topology ${prefix}* up (${Object.keys(topo.ns).length} namespaces) in ${((monotonicMs() - buildStart) / 1000).toFixed(1)} s`);
   let dir: string | null = null;
   let sidecar: LabSidecar | null = null;

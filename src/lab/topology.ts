@@ -40,7 +40,7 @@ async function sysctl(group: NamespaceGroup, ns: string, settings: string[]): Pr
 }
 
 /** `bindPrimary: false`: the primary's HA manager binds the addresses when it starts nova-network. */
-export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean } = { bindPrimary: true }): Promise<Topology> {
+export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean; routerDropsGarp?: boolean } = { bindPrimary: true }): Promise<Topology> {
   const group = new NamespaceGroup(prefix);
   try {
     const roles = ['sw', 'router', 'laptop', 'primary', 'standby', ...plan.networks.map((n) => instanceRole(n.index))];
@@ -50,6 +50,9 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
     // The switch needs no addresses; without IPv6 its ports stay quiet (no DAD, no MLD).
     await sysctl(group, sw, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     await sysctl(group, ns.router!, ['net.ipv4.ip_forward=1']);
+    // --router-drops-garp: a router configured to ignore gratuitous ARP (both forms); it still
+    // learns from ARP requests addressed to it.
+    if (opts.routerDropsGarp === true) await sysctl(group, ns.router!, ['net.ipv4.conf.all.drop_gratuitous_arp=1', 'net.ipv4.conf.default.drop_gratuitous_arp=1']);
 
     const swLines = ['link add pub type bridge', 'link set pub up'];
     const port = (name: string, peer: string, peerNs: string, bridge: string): void => {

@@ -6,6 +6,8 @@ import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers
 import { neighbourMac, OLD_MAC, staleEntry } from '../helpers/pair.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import type { VerificationReport } from '../../src/verify/verifier.js';
+import { Capture } from '../../src/capture/tcpdump.js';
+import { parseArpFrame } from '../../src/frames/arp-frame.js';
 
 const enabled = requirement('verification through the upstream router', missingRoot());
 const HOST = 'nethost1';
@@ -85,8 +87,15 @@ describe.runIf(enabled)('verification and escalation through the upstream router
   });
 
   it('with the router already right, verifies without escalation traffic', async () => {
+    const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
     const { report } = await hookAndReport(lab, 3000);
+    const { frames } = await cap.stop();
     expect(report).toMatchObject({ addresses: 20, verified: 20, escalated: 0, unverified: 0 });
+    // The capture as judge: no broadcast request from a floating IP to the router (escalation's
+    // first frame); the round's GARPs (sender IP = target IP) are there.
+    const arps = frames.map((f) => parseArpFrame(f.data)).filter((p) => p !== null);
+    expect(arps.filter((p) => p.ethDst === 'ff:ff:ff:ff:ff:ff' && p.op === 1 && p.targetIp === '10.77.0.254' && FLOATING.includes(p.senderIp))).toEqual([]);
+    expect(arps.filter((p) => p.senderIp === p.targetIp).length).toBeGreaterThanOrEqual(20);
   });
 
   it('with a silent router, reports every address unverified with a reason, and keeps serving', async () => {
