@@ -19,11 +19,15 @@ const SOCKADDR_LL_SIZE = 20;
 /** sockaddr_ll.sll_pkttype: the frame was sent by this host. */
 export const PACKET_OUTGOING = 4;
 const BUF_SIZE = 256;
+const SOL_PACKET = 263;
+/** Linux 4.20+: our own frames (a burst of 20,000 GARPs) never reach the listener's queue. */
+const PACKET_IGNORE_OUTGOING = 23;
 
 const libc = koffi.load('libc.so.6');
 const c = {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
   close: libc.func('int close(int fd)'),
   recvfrom: libc.func('intptr_t recvfrom(int fd, uintptr_t buf, size_t len, int flags, uintptr_t addr, uintptr_t alen)'),
   send: libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
@@ -69,6 +73,8 @@ export class ArpListener {
       c.close(fd);
       throw new PacketSocketError(`binding the ARP listener to ${ifname} failed: ${errnoName(errno)}`, errno);
     }
+    // Older kernels refuse it: outgoing frames are then read and skipped (drain's `outgoing`).
+    c.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, new Uint8Array(new Int32Array([1]).buffer), 4);
     return new ArpListener(fd, ifindex, ifname);
   }
 

@@ -128,10 +128,8 @@ export class Sidecar {
         targets: function* () {
           for (const d of core.desired.values()) yield { address: d.target.address, interface: core.place(d.target) };
         },
-        bound: (ifname, address) => {
-          this.watcher.drain();
-          return this.watcher.addressOn(ifname, address) !== undefined;
-        },
+        drain: () => void this.watcher.drain(),
+        bound: (ifname, address) => this.watcher.addressOn(ifname, address) !== undefined,
         link: (ifname) => this.watcher.header(ifname),
         sendArp: (ifname, frame) => this.guard.sendFrame(ifname, frame),
         now: () => realClock.now(),

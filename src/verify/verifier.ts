@@ -18,7 +18,9 @@ import { EchoSocket } from './echo-socket.js';
 export interface VerifyPorts {
   /** Every target with the interface it is placed on. */
   targets(): Iterable<{ address: string; interface: string }>;
-  /** Bound right now (observed state brought up to date first). */
+  /** Brings the observed state up to date (the kernel's queued address events). */
+  drain(): void;
+  /** Bound in the observed state (call drain() first, once per paced step). */
   bound(ifname: string, address: string): boolean;
   link(ifname: string): LinkInfo | undefined;
   /** Sends one ARP frame on the interface (the split-brain guard's socket); null or the error. */
@@ -117,6 +119,7 @@ export class Verifier {
     const startedAt = new Date().toISOString();
     const entries: Entry[] = [];
     const routers = new Map<string, string | null>();
+    ports.drain();
     for (const t of ports.targets()) {
       const ip = parseIp(t.address);
       if (ip?.family !== 4 || !ports.bound(t.interface, t.address)) continue;
@@ -145,6 +148,8 @@ export class Verifier {
     /** Paced: perTick per 10 ms, shared by echoes and escalation frames. */
     const paced = async (items: Entry[], fn: (e: Entry) => void): Promise<void> => {
       for (let i = 0; i < items.length; i += perTick) {
+        // The observed state is brought up to date before each step, as before each send slice.
+        ports.drain();
         for (const e of items.slice(i, i + perTick)) fn(e);
         if (i + perTick < items.length) await sleep(10);
       }
@@ -203,6 +208,7 @@ export class Verifier {
     const frame = new Uint8Array(ARP_FRAME_LENGTH);
     let sent = 0;
     for (const unicast of [false, true]) {
+      ports.drain();
       for (const e of list) {
         const link = ports.link(e.iface);
         if (link === undefined || e.router === null || !ports.bound(e.iface, e.address)) continue;
@@ -213,14 +219,20 @@ export class Verifier {
           ports.sendArp(e.iface, buildDirectedRequest(mac, e.bytes, router));
         } else {
           const key = `${e.iface}|${e.router}`;
-          if (!routerMacs.has(key)) routerMacs.set(key, await neighbourMac(e.router, e.iface));
+          if (!routerMacs.has(key)) {
+            routerMacs.set(key, await neighbourMac(e.router, e.iface));
+            ports.drain();
+          }
           const rmac = routerMacs.get(key);
           if (rmac === null || rmac === undefined) continue;
           writeArpFrame(frame, 0, { ...directedRequestFields(mac, e.bytes, router), ethDst: parseMac(rmac) });
           // Re-checked after the await above: the address may have gone meanwhile.
           if (ports.bound(e.iface, e.address)) ports.sendArp(e.iface, frame);
         }
-        if (++sent % perTick === 0) await sleep(10);
+        if (++sent % perTick === 0) {
+          await sleep(10);
+          ports.drain();
+        }
       }
     }
     this.log.info({ addresses: list.length }, 'verification: directed ARP requests to the router for addresses not verified yet');
