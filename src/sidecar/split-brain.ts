@@ -160,7 +160,7 @@ export class SplitBrainGuard {
         probe.doneAt = this.ports.now();
         if (this.probing !== null) clearInterval(this.probing);
         this.probing = null;
-        this.log.debug({ probes: probe.sent, ms: Math.round(probe.doneAt - probe.startedAt) }, 'conflict probes sent');
+        this.log.info({ probes: probe.sent, ms: Math.round(probe.doneAt - probe.startedAt), conflicts: this.table.size }, 'conflict probes sent');
       }
     };
     this.probing = setInterval(step, stepMs);
