@@ -106,6 +106,22 @@ export async function killPrimary(t: Topology): Promise<void> {
   await t.group.batch(t.ns.primary!, [`link set ${PUBLIC_IF} down`, ...t.plan.networks.map((n) => `link set ${n.vlanIf} down`)]);
 }
 
+/** The floating IPs a split-brain primary keeps (every fifth, at least one). */
+export function splitBrainShare(plan: AddressPlan): string[] {
+  return plan.floating.filter((_, i) => i % 5 === 0);
+}
+
+/**
+ * --split-brain: t0 without a clean death. The primary's VLAN links go down and it lets go of
+ * every public address except `keep`, which it goes on holding (and answering ARP for) on a live
+ * link, as a half-dead old primary does.
+ */
+export async function splitPrimary(t: Topology, keep: readonly string[]): Promise<void> {
+  const held = new Set(keep);
+  const drop = [t.plan.routingSource, ...t.plan.floating].filter((a) => !held.has(a));
+  await t.group.batch(t.ns.primary!, [...t.plan.networks.map((n) => `link set ${n.vlanIf} down`), ...drop.map((a) => `address del ${a}/32 dev ${PUBLIC_IF}`)]);
+}
+
 export async function standbyBatch(t: Topology, lines: string[]): Promise<void> {
   await t.group.batch(t.ns.standby!, lines);
 }
