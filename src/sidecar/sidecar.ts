@@ -118,6 +118,7 @@ export class Sidecar {
           return this.watcher.addressOn(ifname, address) !== undefined;
         },
         now: () => realClock.now(),
+        announcing: config.schedule.maxPps === null ? null : () => core.activeSchedules() > 0,
       },
       { onConflict: config.onConflict ?? 'defend', expireMs: config.conflictExpireMs ?? 60_000, probePps: config.schedule.maxPps ?? 1000 },
       log,
@@ -133,6 +134,7 @@ export class Sidecar {
         link: (ifname) => this.watcher.header(ifname),
         sendArp: (ifname, frame) => this.guard.sendFrame(ifname, frame),
         now: () => realClock.now(),
+        announcing: config.schedule.maxPps === null ? null : () => core.activeSchedules() > 0,
       },
       { ...DEFAULT_VERIFY, upstream: config.schedule.upstream, pps: config.schedule.maxPps ?? 1000 },
       log,

@@ -18,6 +18,11 @@ export interface SplitBrainPorts {
   /** Bound right now (the observed state brought up to date first). */
   bound(ifname: string, address: string): boolean;
   now(): number;
+  /**
+   * With --max-pps the announcements' rounds own the interface's ARP budget (Cisco DAI counts
+   * every ARP frame): probes wait while any round is still scheduled. null without pacing.
+   */
+  announcing: (() => boolean) | null;
 }
 
 export interface SplitBrainOptions {
@@ -145,6 +150,7 @@ export class SplitBrainGuard {
     const frame = new Uint8Array(ARP_FRAME_LENGTH);
     let i = 0;
     const step = (): void => {
+      if (this.ports.announcing?.() === true) return;
       // perStep per interface would need a queue per interface; one shared budget is stricter.
       for (let n = 0; n < perStep && i < queue.length; i++) {
         const q = queue[i]!;

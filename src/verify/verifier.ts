@@ -26,6 +26,8 @@ export interface VerifyPorts {
   /** Sends one ARP frame on the interface (the split-brain guard's socket); null or the error. */
   sendArp(ifname: string, frame: Uint8Array): string | null;
   now(): number;
+  /** With --max-pps: true while announcement rounds are scheduled; ARP escalation waits for them. null without pacing. */
+  announcing: (() => boolean) | null;
 }
 
 export interface VerifyOptions {
@@ -89,6 +91,8 @@ let nextId = (process.pid * 7919) & 0xffff;
 
 export class Verifier {
   last: VerificationReport | null = null;
+  /** End of the verification in progress (clock ms). */
+  private deadline = 0;
   private running: Promise<VerificationReport> | null = null;
 
   constructor(
@@ -116,6 +120,7 @@ export class Verifier {
   private async runOnce(trigger: string, triggeredAt: number): Promise<VerificationReport> {
     const { ports, options } = this;
     const started = ports.now();
+    this.deadline = started + options.deadlineMs;
     const startedAt = new Date().toISOString();
     const entries: Entry[] = [];
     const routers = new Map<string, string | null>();
@@ -207,6 +212,8 @@ export class Verifier {
     const routerMacs = new Map<string, string | null>();
     const frame = new Uint8Array(ARP_FRAME_LENGTH);
     let sent = 0;
+    // Paced interfaces (--max-pps, DAI): the rounds own the ARP budget; escalate once they are done.
+    while (ports.announcing?.() === true && ports.now() < this.deadline) await sleep(50);
     for (const unicast of [false, true]) {
       ports.drain();
       for (const e of list) {
@@ -231,6 +238,7 @@ export class Verifier {
         }
         if (++sent % perTick === 0) {
           await sleep(10);
+          while (ports.announcing?.() === true && ports.now() < this.deadline) await sleep(50);
           ports.drain();
         }
       }

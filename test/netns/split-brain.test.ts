@@ -5,6 +5,8 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { OLD_MAC } from '../helpers/pair.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
+import { Capture } from '../../src/capture/tcpdump.js';
+import { parseArpFrame } from '../../src/frames/arp-frame.js';
 
 const enabled = requirement('split-brain detection tests', missingRoot());
 const HOST = 'nethost1';
@@ -149,5 +151,40 @@ describe.runIf(enabled)('split brain with --on-conflict alarm', () => {
     expect(conflicts.map((c) => [c.address, c.mac])).toEqual([[HELD_BY_OLD, OLD_MAC]]);
     await serve.waitForLog((l) => l.msg === 'conflict probes sent');
     expect(serve.logs.filter((l) => String(l.msg).startsWith('address defended'))).toEqual([]);
+  });
+});
+
+describe.runIf(enabled)('split brain with --max-pps: probes wait for the rounds', () => {
+  let lab: SidecarLab;
+  let serve: ServeProcess;
+
+  beforeAll(async () => {
+    ({ lab } = await splitBrainLab());
+    serve = await lab.startServe(['--no-amqp', '--inventory', join(lab.dir, 'inventory.json'), '--announce-on-start', 'no', '--max-pps', '200', '--on-conflict', 'alarm'], NOVA_CONF(lab));
+    await serve.waitForLog((l) => l.msg === 'ready');
+  });
+
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('sends no probe before the last GARP of the schedule, and still finds the conflict', async () => {
+    // alarm: no defending GARP, so every GARP on the wire is the schedule's.
+    const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
+    const t0 = Date.now();
+    await hook(lab);
+    const conflicts = await waitFor('conflict reported', async () => {
+      const c = await conflictsNow(lab);
+      return c.length > 0 ? c : null;
+    }, 8000);
+    console.log(`split brain with --max-pps 200: conflict in /v1/status ${Date.now() - t0} ms after the hook (probes wait for rounds 2 and 3)`);
+    expect(conflicts.map((c) => c.address)).toEqual([HELD_BY_OLD]);
+    await serve.waitForLog((l) => l.msg === 'conflict probes sent');
+    const { frames } = await cap.stop();
+    const arps = frames.map((f) => ({ t: f.timeMs, p: parseArpFrame(f.data) })).filter((x) => x.p !== null);
+    const lastGarp = Math.max(...arps.filter((x) => x.p!.senderIp === x.p!.targetIp).map((x) => x.t));
+    const probes = arps.filter((x) => x.p!.senderIp === '0.0.0.0').map((x) => x.t);
+    expect(probes).toHaveLength(ADDRESSES.length);
+    expect(Math.min(...probes)).toBeGreaterThan(lastGarp);
   });
 });
