@@ -64,6 +64,8 @@ interface Entry {
   reason: string | null;
   verifiedAt: number | null;
   escalated: boolean;
+  /** At least one echo went out for it. */
+  checked: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -130,7 +132,7 @@ export class Verifier {
       if (ip?.family !== 4 || !ports.bound(t.interface, t.address)) continue;
       if (!routers.has(t.interface)) routers.set(t.interface, options.upstream ?? (await defaultGateway(t.interface)));
       const router = routers.get(t.interface) ?? null;
-      entries.push({ address: t.address, bytes: ip.bytes, iface: t.interface, router, reason: router === null ? `no upstream router known for ${t.interface} (no --upstream, no default route)` : null, verifiedAt: null, escalated: false });
+      entries.push({ address: t.address, bytes: ip.bytes, iface: t.interface, router, reason: router === null ? `no upstream router known for ${t.interface} (no --upstream, no default route)` : null, verifiedAt: null, escalated: false, checked: false });
     }
     const byAddress = new Map(entries.map((e) => [e.address, e]));
     const id = (nextId = (nextId + 1) & 0xffff);
@@ -153,6 +155,8 @@ export class Verifier {
     /** Paced: perTick per 10 ms, shared by echoes and escalation frames. */
     const paced = async (items: Entry[], fn: (e: Entry) => void): Promise<void> => {
       for (let i = 0; i < items.length; i += perTick) {
+        // Bounded in time: past the deadline the rest stays unchecked (and is reported so).
+        if (ports.now() >= this.deadline) return;
         // The observed state is brought up to date before each step, as before each send slice.
         ports.drain();
         for (const e of items.slice(i, i + perTick)) fn(e);
@@ -162,6 +166,7 @@ export class Verifier {
     const echo = (e: Entry): void => {
       // Never a frame for an address that is not ours right now.
       if (sock === null || !ports.bound(e.iface, e.address)) return;
+      e.checked = true;
       const err = sock.send(e.bytes, parseIp(e.router!)!.bytes, id, seq++ & 0xffff);
       if (err !== null) e.reason = `echo not sent: ${err}`;
     };
@@ -188,6 +193,7 @@ export class Verifier {
       clearInterval(poll);
       sock?.close();
     }
+    for (const e of entries) if (e.verifiedAt === null && e.reason === null && !e.checked) e.reason = `not checked within the ${options.deadlineMs} ms bound (paced at ${options.pps}/s)`;
     for (const e of entries) if (e.verifiedAt === null && e.reason === null) e.reason = e.escalated ? 'no echo reply through the router, also after a directed ARP request' : 'no echo reply through the router';
     const unverified = entries.filter((e) => e.verifiedAt === null);
     const report: VerificationReport = {
@@ -217,6 +223,7 @@ export class Verifier {
     for (const unicast of [false, true]) {
       ports.drain();
       for (const e of list) {
+        if (ports.now() >= this.deadline) break;
         const link = ports.link(e.iface);
         if (link === undefined || e.router === null || !ports.bound(e.iface, e.address)) continue;
         const mac = parseMac(link.mac);
