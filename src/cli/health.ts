@@ -41,6 +41,11 @@ export interface StatusFacts {
   rabbitmq: { enabled: boolean | null; up: boolean | null; detail: string | null; queue: string | null };
   conflicts: Conflict[];
   activeSchedules: number | null;
+  /**
+   * The last verification through the upstream router (issue 13), null when none was reported.
+   * Informational: a router may refuse echo by policy, so unverified addresses do not degrade.
+   */
+  verification: { trigger: string | null; verified: number; escalated: number; unverified: number; unverifiedAddresses: Array<{ address: string; reason: string | null }>; msUntilAllVerified: number | null } | null;
   lastBurst: { trigger: string | null; at: string | null; announced: number | null; frames: number | null; triggerToLastFrameMs: number | null; errors: string[] } | null;
 }
 
@@ -103,6 +108,7 @@ export function statusFacts(body: unknown, now: Date): StatusFacts | null {
       return [{ address, interface: str(o.interface), mac: str(o.mac), firstSeen: str(o.firstSeen), lastSeen: str(o.lastSeen), count: num(o.count) }];
     }),
     activeSchedules: num(b.activeSchedules),
+    verification: verificationFacts(obj(b.verification)),
     lastBurst:
       last === null
         ? null
@@ -183,6 +189,22 @@ export function summaryLine(v: HealthVerdict): string {
   return `NOVA-GARP ${state}: ${what} | ${perf.join(' ')}`;
 }
 
+function verificationFacts(v: Obj | null): StatusFacts['verification'] {
+  if (v === null) return null;
+  return {
+    trigger: str(v.trigger),
+    verified: num(v.verified) ?? 0,
+    escalated: num(v.escalated) ?? 0,
+    unverified: num(v.unverified) ?? 0,
+    unverifiedAddresses: arr(v.unverifiedAddresses).flatMap((u) => {
+      const o = obj(u);
+      const address = str(o?.address);
+      return o === null || address === null ? [] : [{ address, reason: str(o.reason) }];
+    }),
+    msUntilAllVerified: num(v.msUntilAllVerified),
+  };
+}
+
 /** The text report for people: the summary line, then one line per part. */
 export function renderStatus(v: HealthVerdict, socket: string): string {
   const out = [summaryLine(v)];
@@ -215,6 +237,12 @@ export function renderStatus(v: HealthVerdict, socket: string): string {
   else {
     const ms = b.triggerToLastFrameMs === null ? '' : `, round 1 done in ${b.triggerToLastFrameMs.toFixed(1)} ms`;
     out.push(`last burst: ${b.trigger ?? '?'} at ${b.at ?? '?'}: ${b.announced ?? '?'} announced, ${b.frames ?? '?'} frames${ms}${b.errors.length > 0 ? `; errors: ${b.errors.join('; ')}` : ''}`);
+  }
+  const ver = f.verification;
+  if (ver !== null) {
+    const all = ver.msUntilAllVerified === null ? '' : `, all within ${ver.msUntilAllVerified} ms of the trigger`;
+    out.push(`verified:   ${ver.trigger ?? '?'}: ${ver.verified} through the router, ${ver.escalated} escalated, ${ver.unverified} UNVERIFIED${all}`);
+    for (const u of ver.unverifiedAddresses.slice(0, 10)) out.push(`  ${u.address}: ${u.reason ?? '?'}`);
   }
   if (f.activeSchedules !== null) out.push(`schedules:  ${f.activeSchedules} running`);
   return out.join('\n') + '\n';

@@ -47,6 +47,13 @@ Options:
       --modes LIST          comma-separated modes (default: ${MODES.join(',')})
       --floating-ips N      floating IPs on the public interface (default 50, max ${MAX_FLOATING_IPS})
       --networks N          VLAN networks, one gateway and one instance each (default 2, max ${MAX_NETWORKS})
+      --router-drops-garp   the router ignores gratuitous ARP (drop_gratuitous_arp=1): plain GARP
+                            modes stay dark, seed-arping's directed requests work, and nova-garp
+                            converges through its verification's escalation
+      --split-brain         the primary does not die cleanly: it lets go of every address but
+                            every fifth floating IP, which it keeps answering ARP for on a live
+                            link; the nova-garp mode's notes give when each conflict was detected
+                            (simulated HA only)
       --ipv6                also give every network an IPv6 gateway (gateway_v6) and probe it
       --deadtime S          seconds between t0 and the standby starting (default 2, as in the
                             original experiment's heartbeat); with --ha: heartbeat's deadtime,
@@ -89,6 +96,8 @@ interface Values {
   'floating-ips'?: string;
   networks?: string;
   ipv6?: boolean;
+  'router-drops-garp'?: boolean;
+  'split-brain'?: boolean;
   deadtime?: string;
   'max-wait'?: string;
   'probe-interval-ms'?: string;
@@ -235,6 +244,8 @@ export const labCommand: Command = {
       'floating-ips': { type: 'string' },
       networks: { type: 'string' },
       ipv6: { type: 'boolean' },
+      'router-drops-garp': { type: 'boolean' },
+      'split-brain': { type: 'boolean' },
       deadtime: { type: 'string' },
       'max-wait': { type: 'string' },
       'probe-interval-ms': { type: 'string' },
@@ -278,7 +289,11 @@ export const labCommand: Command = {
       backends: parseBackends(values),
       ha,
       fault,
+      routerDropsGarp: values['router-drops-garp'] === true,
+      splitBrain: values['split-brain'] === true,
     };
+    if (opts.splitBrain === true && ha !== 'simulated') throw new UsageError('--split-brain works with the simulated HA only (drop --ha)');
+    if (opts.splitBrain === true && opts.floatingIps === 0) throw new UsageError('--split-brain needs floating IPs (the old primary keeps a share of them)');
     if (values.plot !== undefined) checkPlotPath(values.plot);
     if (ha !== 'simulated' && opts.deadtimeMs < 500) throw new UsageError(`--deadtime must be at least 0.5 s with --ha ${ha}; raise it`);
     if ((opts.backends.db !== null || opts.backends.amqp !== null) && !modes.includes('nova-garp')) {

@@ -42,6 +42,10 @@ Sidecar options:
       --coalesce-ms MS      an address announced less than MS ago is not restarted (default 1000)
       --announce-on-start Y announce targets already bound when serve starts: yes | no (default yes;
                             covers a sidecar started after nova-network, harmless on a restart)
+      --on-conflict M       another MAC claiming an address bound here (split brain): 'defend'
+                            sends one announcement per address per 10 s at most, never a fight;
+                            'alarm' only reports it (default defend)
+      --conflict-expire-s S a conflict not seen again for S seconds is cleared (default 60)
       --log-level L         pino level: debug, info, warn, error (default info) [NOVA_GARP_LOG_LEVEL]
 Announcement schedule:
 ${SCHEDULE_HELP}
@@ -69,6 +73,8 @@ interface Values extends ScheduleValues {
   'coalesce-ms'?: string;
   'announce-on-start'?: string;
   'log-level'?: string;
+  'on-conflict'?: string;
+  'conflict-expire-s'?: string;
   'nova-config'?: string;
 }
 
@@ -92,6 +98,8 @@ export const serveCommand: Command = {
       'coalesce-ms': { type: 'string' },
       'announce-on-start': { type: 'string' },
       'log-level': { type: 'string' },
+      'on-conflict': { type: 'string' },
+      'conflict-expire-s': { type: 'string' },
     });
     if (help) {
       process.stdout.write(HELP + '\n');
@@ -102,6 +110,8 @@ export const serveCommand: Command = {
     const level = choiceOption('log-level', values['log-level'] ?? (env.NOVA_GARP_LOG_LEVEL || undefined), LOG_LEVELS, values['log-level'] === undefined ? 'NOVA_GARP_LOG_LEVEL' : undefined) ?? 'info';
     const { schedule, naRouter } = scheduleFromFlags(values);
     const announceOnStart = choiceOption('announce-on-start', values['announce-on-start'], ['yes', 'no'] as const) ?? 'yes';
+    const onConflict = choiceOption('on-conflict', values['on-conflict'], ['defend', 'alarm'] as const) ?? 'defend';
+    const conflictExpireS = intOption('conflict-expire-s', values['conflict-expire-s'], 1, 86_400) ?? 60;
     const dbTimeout = flagOrEnv('db-timeout-ms', values['db-timeout-ms'], 'NOVA_GARP_DB_TIMEOUT_MS', env);
     const dbTimeoutMs = intOption('db-timeout-ms', dbTimeout.raw, DB_TIMEOUT_MIN_MS, DB_TIMEOUT_MAX_MS, dbTimeout.from) ?? 2000;
     const refreshS = intOption('refresh-s', values['refresh-s'], 5, 86_400) ?? null;
@@ -165,6 +175,8 @@ export const serveCommand: Command = {
         bindWaitMs,
         coalesceMs,
         announceOnStart: announceOnStart === 'yes',
+        onConflict,
+        conflictExpireMs: conflictExpireS * 1000,
       },
       log,
     );

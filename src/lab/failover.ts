@@ -16,7 +16,7 @@ import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
 import { HookProcess, LabSidecar } from './sidecar.js';
 import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
-import { buildTopology, killPrimary, nsPath, standbyBatch, type Topology } from './topology.js';
+import { buildTopology, killPrimary, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
 
 /** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
 
@@ -39,6 +39,10 @@ export interface LabOptions {
   ha: HaName;
   /** How the primary fails (`simulated`: always power-off). */
   fault: FaultName;
+  /** The router ignores gratuitous ARP (net.ipv4.conf.*.drop_gratuitous_arp=1). */
+  routerDropsGarp?: boolean;
+  /** The old primary stays up holding a share of the floating IPs (simulated HA only). */
+  splitBrain?: boolean;
 }
 
 export type Progress = (msg: string) => void;
@@ -76,7 +80,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   const intervalMs = opts.probeIntervalMs ?? probeIntervalMs(total);
   const buildStart = monotonicMs();
   const real = opts.ha !== 'simulated';
-  const topo = await buildTopology(prefix, plan, { bindPrimary: !real });
+  const topo = await buildTopology(prefix, plan, { bindPrimary: !real, routerDropsGarp: opts.routerDropsGarp === true });
   progress(`${mode}: topology ${prefix}* up (${Object.keys(topo.ns).length} namespaces) in ${((monotonicMs() - buildStart) / 1000).toFixed(1)} s`);
   let dir: string | null = null;
   let sidecar: LabSidecar | null = null;
@@ -137,9 +141,12 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
 
     p.command('freeze');
     let t0: number;
+    let t0Wall = Date.now();
     if (cluster === null) {
-      await killPrimary(topo);
+      if (opts.splitBrain === true) await splitPrimary(topo, splitBrainShare(plan));
+      else await killPrimary(topo);
       t0 = monotonicMs();
+      t0Wall = Date.now();
     } else {
       t0 = await cluster.fault(opts.fault);
     }
@@ -229,6 +236,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       await sidecar.waitBursts(1, 4000);
       for (const b of sidecar.bursts) action.notes.push(`sidecar burst: ${burstText(b)}`);
       for (const e of sidecar.errors) action.notes.push(`sidecar error: ${e}`);
+      if (opts.splitBrain === true) action.notes.push(...(await splitBrainNotes(sidecar, splitBrainShare(plan), t0Wall)));
     }
     const steadySent = Math.max(1, result.steadySent);
     return {
@@ -270,6 +278,19 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
  * the plan's targets, so the distractor rows were left out. With --amqp: it consumes from the
  * broker. Throws when either does not hold; returns lines for the notes.
  */
+/** When the sidecar reported each address the old primary kept (it probes after the hook). */
+async function splitBrainNotes(sidecar: LabSidecar, kept: readonly string[], t0Wall: number): Promise<string[]> {
+  const s = await sidecar.waitStatus((x) => kept.every((a) => x.conflicts?.some((c) => c.address === a) === true), 3000);
+  const conflicts = s.conflicts ?? [];
+  const notes = kept.map((a) => {
+    const c = conflicts.find((x) => x.address === a);
+    return c === undefined ? `split brain: ${a} held by the old primary, no conflict reported` : `split brain: conflict for ${a} (old primary ${c.mac}) detected at t0+${((Date.parse(c.firstSeen) - t0Wall) / 1000).toFixed(3)} s`;
+  });
+  const extra = conflicts.filter((c) => !kept.includes(c.address));
+  if (extra.length > 0) notes.push(`split brain: ${extra.length} conflict(s) for addresses the old primary did not keep: ${extra.map((c) => c.address).join(', ')}`);
+  return notes;
+}
+
 async function checkBackends(sidecar: LabSidecar, plan: AddressPlan, b: LabBackends): Promise<string[]> {
   const lines: string[] = [];
   if (b.db !== null) {

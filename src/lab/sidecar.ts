@@ -34,6 +34,8 @@ export interface LabSidecarStatus {
   inventory: { why: string; targets: Array<{ kind: string; address: string; interface: string }> };
   database: { url: string | null; ok: boolean | null; detail: string };
   rabbitmq: { enabled: boolean; up: boolean; detail: string };
+  /** Split brain seen by the sidecar (issue 13); absent from older sidecars. */
+  conflicts?: Array<{ address: string; mac: string; firstSeen: string }>;
 }
 
 function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {

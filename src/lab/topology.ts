@@ -40,7 +40,7 @@ async function sysctl(group: NamespaceGroup, ns: string, settings: string[]): Pr
 }
 
 /** `bindPrimary: false`: the primary's HA manager binds the addresses when it starts nova-network. */
-export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean } = { bindPrimary: true }): Promise<Topology> {
+export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean; routerDropsGarp?: boolean } = { bindPrimary: true }): Promise<Topology> {
   const group = new NamespaceGroup(prefix);
   try {
     const roles = ['sw', 'router', 'laptop', 'primary', 'standby', ...plan.networks.map((n) => instanceRole(n.index))];
@@ -50,6 +50,9 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
     // The switch needs no addresses; without IPv6 its ports stay quiet (no DAD, no MLD).
     await sysctl(group, sw, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     await sysctl(group, ns.router!, ['net.ipv4.ip_forward=1']);
+    // --router-drops-garp: a router configured to ignore gratuitous ARP (both forms); it still
+    // learns from ARP requests addressed to it.
+    if (opts.routerDropsGarp === true) await sysctl(group, ns.router!, ['net.ipv4.conf.all.drop_gratuitous_arp=1', 'net.ipv4.conf.default.drop_gratuitous_arp=1']);
 
     const swLines = ['link add pub type bridge', 'link set pub up'];
     const port = (name: string, peer: string, peerNs: string, bridge: string): void => {
@@ -101,6 +104,22 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
 /** t0: the primary's NICs lose their link, as when the machine dies. */
 export async function killPrimary(t: Topology): Promise<void> {
   await t.group.batch(t.ns.primary!, [`link set ${PUBLIC_IF} down`, ...t.plan.networks.map((n) => `link set ${n.vlanIf} down`)]);
+}
+
+/** The floating IPs a split-brain primary keeps (every fifth, at least one). */
+export function splitBrainShare(plan: AddressPlan): string[] {
+  return plan.floating.filter((_, i) => i % 5 === 0);
+}
+
+/**
+ * --split-brain: t0 without a clean death. The primary's VLAN links go down and it lets go of
+ * every public address except `keep`, which it goes on holding (and answering ARP for) on a live
+ * link, as a half-dead old primary does.
+ */
+export async function splitPrimary(t: Topology, keep: readonly string[]): Promise<void> {
+  const held = new Set(keep);
+  const drop = [t.plan.routingSource, ...t.plan.floating].filter((a) => !held.has(a));
+  await t.group.batch(t.ns.primary!, [...t.plan.networks.map((n) => `link set ${n.vlanIf} down`), ...drop.map((a) => `address del ${a}/32 dev ${PUBLIC_IF}`)]);
 }
 
 export async function standbyBatch(t: Topology, lines: string[]): Promise<void> {

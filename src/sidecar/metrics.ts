@@ -34,6 +34,26 @@ export class Metrics {
     labelNames: ['interface'] as const,
     registers: [this.registry],
   });
+  /** Set by the sidecar: the number of address conflicts (split brain) seen and not yet cleared. */
+  collectConflicts: (() => number) | null = null;
+  readonly conflicts = new Gauge({
+    name: 'nova_garp_conflicts',
+    help: 'Addresses bound here that another MAC claims on the wire (split brain), not yet cleared',
+    registers: [this.registry],
+    collect: () => {
+      if (this.collectConflicts !== null) this.conflicts.set(this.collectConflicts());
+    },
+  });
+  readonly unverifiedAddresses = new Gauge({
+    name: 'nova_garp_unverified_addresses',
+    help: 'Addresses of the last verified burst whose upstream router entry could not be shown to point here',
+    registers: [this.registry],
+  });
+  readonly verificationSeconds = new Gauge({
+    name: 'nova_garp_verification_seconds',
+    help: 'Trigger until every address of the last verified burst was verified through the router (-1 while some are not)',
+    registers: [this.registry],
+  });
   readonly sendErrors = new Counter({ name: 'nova_garp_send_errors_total', help: 'Rounds cut short by send errors', labelNames: ['interface'] as const, registers: [this.registry] });
 
   constructor() {

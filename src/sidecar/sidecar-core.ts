@@ -49,6 +49,10 @@ export interface CorePorts {
   /** The desired state changed: write the snapshot (coalesced by the caller). */
   persist(): void;
   rejected(source: 'amqp' | 'control', reason: string, message: string): void;
+  /** Round 1 of a takeover (the hook) is out: work that must not delay it (probes, verification). */
+  afterTakeover?(summary: BurstSummary, triggeredAt: number): void;
+  /** Extra fields for the burst log line (conflicts, verification). */
+  burstExtras?(): Record<string, unknown>;
 }
 
 /**
@@ -202,7 +206,8 @@ export class SidecarCore {
     this.log.info({ manager: ev.manager, pid: ev.pid }, 'nova-network started');
     void (async () => {
       await ready;
-      await this.force({ addresses: null, kinds: null }, 'hook', triggeredAt);
+      const summary = await this.force({ addresses: null, kinds: null }, 'hook', triggeredAt);
+      this.ports.afterTakeover?.(summary, triggeredAt);
       // Round 1 is out. Off the critical path: the database may know targets the snapshot does
       // not, and a target that looks unbound gets a full kernel re-read (netlink loses events
       // only with ENOBUFS, which the watcher handles; this is belt and braces, tens of ms at 10k).
@@ -292,7 +297,7 @@ export class SidecarCore {
     this.history.push(s);
     if (s.triggerToLastFrameMs !== null) this.metrics.lastBurstSeconds.set(s.triggerToLastFrameMs / 1000);
     if (s.triggerToFirstFrameMs !== null) this.metrics.lastBurstFirstFrameSeconds.set(s.triggerToFirstFrameMs / 1000);
-    this.log.info(s, 'burst');
+    this.log.info(this.ports.burstExtras === undefined ? s : { ...s, ...this.ports.burstExtras() }, 'burst');
   }
 
   updateTargetGauges(): void {

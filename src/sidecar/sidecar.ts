@@ -16,6 +16,8 @@ import { startControlServer, stopControlServer } from './control-server.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { SidecarCore } from './sidecar-core.js';
 import { watcherView } from './watcher-view.js';
+import { SplitBrainGuard, type OnConflict } from './split-brain.js';
+import { DEFAULT_VERIFY, Verifier } from '../verify/verifier.js';
 
 export type { BurstSummary } from './burst-history.js';
 export type { Trigger } from '../core/trigger.js';
@@ -41,6 +43,10 @@ export interface SidecarConfig {
    * nova-network (the hook found no socket) and is harmless on a restart, as the host holds them.
    */
   announceOnStart: boolean;
+  /** What a conflict (another MAC claiming a bound address) triggers: one defence per 10 s, or a report only. */
+  onConflict?: OnConflict;
+  /** A conflict not seen again for this long is cleared. */
+  conflictExpireMs?: number;
 }
 
 /**
@@ -56,6 +62,8 @@ export class Sidecar {
   private readonly sink = new PacketSink();
   private readonly logic: SidecarCore;
   private readonly snapshots: SnapshotWriter;
+  private readonly guard: SplitBrainGuard;
+  private readonly verifier: Verifier;
   private bus: NovaBus | null = null;
   private control: Server | null = null;
   private metricsServer: Server | null = null;
@@ -84,9 +92,52 @@ export class Sidecar {
             : () => readInventoryFromDatabase(this.config.settings, { timeoutMs: this.config.dbTimeoutMs }),
         persist: () => this.snapshots.request(),
         rejected: (source, reason, message) => this.rejected(source, reason, message),
+        // Off the critical path: round 1 of the takeover is already on the wire.
+        afterTakeover: (_summary, triggeredAt) => {
+          this.guard.probeAll();
+          this.verify('hook', triggeredAt);
+        },
+        burstExtras: () => ({ conflicts: this.guard.table.size }),
       },
       log,
       this.metrics,
+    );
+    const core = this.logic.core;
+    this.guard = new SplitBrainGuard(
+      {
+        targets: function* () {
+          for (const d of core.desired.values()) yield { address: d.target.address, interface: core.place(d.target) };
+        },
+        placeOf: (address) => {
+          const d = core.desired.get(address);
+          return d === undefined ? null : core.place(d.target);
+        },
+        link: (ifname) => this.watcher.header(ifname),
+        bound: (ifname, address) => {
+          this.watcher.drain();
+          return this.watcher.addressOn(ifname, address) !== undefined;
+        },
+        now: () => realClock.now(),
+        announcing: config.schedule.maxPps === null ? null : () => core.activeSchedules() > 0,
+      },
+      { onConflict: config.onConflict ?? 'defend', expireMs: config.conflictExpireMs ?? 60_000, probePps: config.schedule.maxPps ?? 1000 },
+      log,
+    );
+    this.metrics.collectConflicts = () => this.guard.table.size;
+    this.verifier = new Verifier(
+      {
+        targets: function* () {
+          for (const d of core.desired.values()) yield { address: d.target.address, interface: core.place(d.target) };
+        },
+        drain: () => void this.watcher.drain(),
+        bound: (ifname, address) => this.watcher.addressOn(ifname, address) !== undefined,
+        link: (ifname) => this.watcher.header(ifname),
+        sendArp: (ifname, frame) => this.guard.sendFrame(ifname, frame),
+        now: () => realClock.now(),
+        announcing: config.schedule.maxPps === null ? null : () => core.activeSchedules() > 0,
+      },
+      { ...DEFAULT_VERIFY, upstream: config.schedule.upstream, pps: config.schedule.maxPps ?? 1000 },
+      log,
     );
     this.snapshots = new SnapshotWriter(config.inventoryFile === null ? config.stateDir : null, () => this.logic.desiredInventory(), log);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
@@ -122,6 +173,7 @@ export class Sidecar {
     await this.watcher.start();
     await this.loadInitialInventory();
     this.prepareSenders();
+    this.guard.start();
     // Start-up (inventory parse, first dump) is not what a trigger waits behind.
     this.loopDelay.reset();
     this.markReady();
@@ -210,10 +262,26 @@ export class Sidecar {
     const d = this.loopDelay;
     return {
       ...this.logic.status(targets),
+      conflicts: this.guard.list(),
+      verification: this.verifier.last,
       memory: process.memoryUsage(),
       eventLoopDelayMs: { max: ms(d.max), p99: ms(d.percentile(99)), mean: ms(d.mean) },
       rejected: { ...this.rejectedCounts },
     };
+  }
+
+  /** Closed loop after round 1: through the upstream router, off the critical path. */
+  private verify(trigger: string, triggeredAt: number): void {
+    this.verifier
+      .verify(trigger, triggeredAt)
+      .then((r) => {
+        this.metrics.unverifiedAddresses.set(r.unverified);
+        this.metrics.verificationSeconds.set(r.msUntilAllVerified === null ? -1 : r.msUntilAllVerified / 1000);
+        const line = { ...r, unverifiedAddresses: r.unverifiedAddresses.slice(0, 20), conflicts: this.guard.table.size };
+        if (r.unverified > 0) this.log.warn(line, 'verification: some addresses not verified through the router');
+        else this.log.info(line, 'verification');
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'verification failed'));
   }
 
   async reload(settings: NovaSettings): Promise<void> {
@@ -243,6 +311,7 @@ export class Sidecar {
     this.loopDelay.disable();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.logic.stop();
+    this.guard.stop();
     this.watcher.stop();
     await this.bus?.stop();
     if (this.control !== null) await stopControlServer(this.control, this.config.controlSocket);

@@ -147,4 +147,14 @@ describe('the report', () => {
     expect(text).toMatch(/^conflicts: +none$/m);
     expect(text).toMatch(/^last burst: hook at .*: 1 announced, 2 frames, round 1 done in 1\.5 ms$/m);
   });
+
+  it('shows the last verification through the router, without degrading for it', () => {
+    const v = { trigger: 'hook', verified: 1, escalated: 1, unverified: 1, unverifiedAddresses: [{ address: '203.0.113.9', interface: 'eth0', reason: 'no echo reply through the router' }], msUntilAllVerified: null };
+    const verdict = judgeStatus(body({ verification: v }), NOW, LIMITS);
+    expect(verdict.health).toBe('healthy');
+    const text = renderStatus(verdict, '/run/nova-garp/control.sock');
+    expect(text).toMatch(/^verified: +hook: 1 through the router, 1 escalated, 1 UNVERIFIED$/m);
+    expect(text).toMatch(/^ {2}203\.0\.113\.9: no echo reply through the router$/m);
+    expect(renderStatus(judgeStatus(body(), NOW, LIMITS), '/x')).not.toMatch(/^verified:/m);
+  });
 });
