@@ -13,7 +13,7 @@ import { PUBLIC, World } from '../helpers/core-world.js';
  *   heal, the sidecar knows every target the database has.
  */
 
-const RUNS = Number(process.env.NOVA_GARP_SIM_RUNS ?? 800);
+const RUNS = Number(process.env.NOVA_GARP_SIM_RUNS ?? 400);
 /** Watcher delivery lag (≤ 5 ms) plus slack: the schedule wakes on a microtask. */
 const LIVENESS_MS = 20;
 
