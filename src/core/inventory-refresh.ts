@@ -10,7 +10,7 @@ export interface RefreshOptions {
   jitter: number;
 }
 
-export const DEFAULT_REFRESH: RefreshOptions = { minBackoffMs: 250, maxBackoffMs: 5000, debounceMs: 150, jitter: 0.2 };
+export const DEFAULT_REFRESH: RefreshOptions = { minBackoffMs: 250, maxBackoffMs: 2000, debounceMs: 150, jitter: 0.2 };
 
 export interface RefreshState {
   ok: boolean | null;

@@ -89,11 +89,12 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     for (const a of addresses) await conn.query('INSERT INTO floating_ips (address, fixed_ip_id, host, interface, deleted) VALUES (?, 1, ?, ?, 0)', [a, HOST, iface]);
   }
 
+  /** The router believes the old primary holds them (stale entries first, as after a takeover), then nova binds them here. */
   async function bindAndStale(addresses: string[]): Promise<void> {
+    for (const a of addresses) await staleEntry(lab.pair, a);
     const file = join(lab.dir, `bind-${addresses[0]}.batch`);
     await writeFile(file, addresses.map((a) => `addr add ${a}/32 dev ${lab.pair.senderIf}`).join('\n') + '\n');
     await lab.pair.group.ip(lab.pair.sender, '-batch', file);
-    for (const a of addresses) await staleEntry(lab.pair, a);
   }
 
   const allMoved = (addresses: string[]) => async (): Promise<boolean> => {
@@ -132,7 +133,9 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     dbRelay.restore();
     await waitFor('router entries moved after the database came back', allMoved(fips), 10_000);
     const recovery = performance.now() - back;
-    expect(recovery).toBeLessThan(7000); // backoff is capped at 5 s (+ jitter), the read and the announcement take ms
+    // Backoff is capped at 2 s (+ 20 % jitter) and the read and the announcement take milliseconds;
+    // the bound is loose because a loaded CI machine stretches every step (bench/faults has the figure).
+    expect(recovery).toBeLessThan(15_000);
     expect(serve.logs.filter((l) => l.msg === 'nova-network started')).toHaveLength(1);
   });
 
@@ -183,7 +186,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
       const learnt = await serve.waitForLog((l) => l.msg === 'floating IP associated' && l.address === fip);
       expect(learnt.interface).toBe(lab.pair.senderIf);
       await bindAndStale([fip!]);
-      await waitFor('router entry moved', allMoved([fip!]), 5000);
+      await waitFor('router entry moved', allMoved([fip!]), 10_000);
     });
   });
 });

@@ -43,7 +43,7 @@ describe('reconciler: rising edge whatever the order', () => {
     await w.clock.runUntil(10_000);
     const first = Math.min(...fips.map((a) => w.sink.byAddress.get(a)?.[0] ?? Infinity));
     expect(first).toBeGreaterThan(3000);
-    expect(first).toBeLessThan(3000 + 5000 * 1.2 + 10); // capped backoff
+    expect(first).toBeLessThan(3000 + 2000 * 1.2 + 10); // capped backoff
     expect(w.core.refresh.state.failures).toBe(0);
   });
 
