@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
+import { enterNetns } from '../helpers/enter-netns.js';
 import { AddressWatcher, type BoundEvent } from '../../src/link/address-watcher.js';
 import { NetlinkListener } from '../../src/link/netlink-socket.js';
 import { readLinksSync } from '../../src/link/read-links.js';
@@ -10,29 +9,6 @@ import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
 import { run } from '../../src/netns/shell.js';
 
 const enabled = requirement('address watcher tests', missingRoot());
-
-const CLONE_NEWNET = 0x40000000;
-
-/**
- * Moves this thread into a network namespace and returns the way back. Netlink sockets belong to
- * the namespace of the thread that opens them, and `ip` children inherit it, so the watcher runs
- * in this very process (drain() can be checked with no await after a synchronous `ip`) while
- * watching a namespace no other test or developer touches.
- */
-function enterNetns(name: string): () => void {
-  const setns = koffi.load('libc.so.6').func('int setns(int fd, int nstype)');
-  const back = openSync('/proc/thread-self/ns/net', 'r');
-  const target = openSync(`/var/run/netns/${name}`, 'r');
-  try {
-    if ((setns(target, CLONE_NEWNET) as number) !== 0) throw new Error(`setns(${name}) failed: errno ${koffi.errno()}`);
-  } finally {
-    closeSync(target);
-  }
-  return () => {
-    setns(back, CLONE_NEWNET);
-    closeSync(back);
-  };
-}
 
 /** Polls a condition (the watcher is woken by its own poll thread, not by these checks). */
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,34 +1,11 @@
-import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
+import { enterNetns } from '../helpers/enter-netns.js';
 import { readInterfaces, type LinkInfo } from '../../src/link/interfaces.js';
 import { readLinks, readLinksSync } from '../../src/link/read-links.js';
 import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
 
 const enabled = requirement('netlink link dump tests', missingRoot());
-
-const CLONE_NEWNET = 0x40000000;
-
-/**
- * Moves this thread into a network namespace and returns the way back: the netlink socket of
- * readLinks and the `ip` child of readInterfaces both use the namespace of the calling thread, so
- * the two readers see the same namespace, one nobody else changes.
- */
-function enterNetns(name: string): () => void {
-  const setns = koffi.load('libc.so.6').func('int setns(int fd, int nstype)');
-  const back = openSync('/proc/thread-self/ns/net', 'r');
-  const target = openSync(`/var/run/netns/${name}`, 'r');
-  try {
-    if ((setns(target, CLONE_NEWNET) as number) !== 0) throw new Error(`setns(${name}) failed: errno ${koffi.errno()}`);
-  } finally {
-    closeSync(target);
-  }
-  return () => {
-    setns(back, CLONE_NEWNET);
-    closeSync(back);
-  };
-}
 
 /** Order-insensitive form: the two readers may list addresses of a link in different orders. */
 function normal(links: Map<string, LinkInfo>): unknown[] {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { missingRoot, requirement } from '../helpers/requirements.js';
+import { callHook as pythonHook } from '../helpers/hook.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { Capture } from '../../src/capture/tcpdump.js';
@@ -15,22 +13,7 @@ import { MAX_BODY_BYTES } from '../../src/sidecar/control-server.js';
 
 const enabled = requirement('sidecar control-socket tests', missingRoot());
 const HOST = 'nethost1';
-const HOOK_DIR = fileURLToPath(new URL('../../patches', import.meta.url));
-
-/** The real nova hook module, called from a real Python process, as nova-network's init_host does. */
-async function callHook(socket: string, host = HOST): Promise<string> {
-  const code = [
-    'import sys, logging',
-    'logging.basicConfig(level=logging.WARNING)',
-    `sys.path.insert(0, ${JSON.stringify(HOOK_DIR)})`,
-    'import nova_garp_hook',
-    'class VlanManager(object):',
-    `    host = ${JSON.stringify(host)}`,
-    `print(nova_garp_hook.notify_started(VlanManager(), socket_path=${JSON.stringify(socket)}, timeout=2.0))`,
-  ].join('\n');
-  const { stdout } = await promisify(execFile)('python3', ['-c', code], { timeout: 10_000 });
-  return stdout.trim();
-}
+const callHook = (socket: string, host = HOST): Promise<string> => pythonHook(socket, host);
 
 function rawPost(socket: string, path: string, body: Buffer | string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

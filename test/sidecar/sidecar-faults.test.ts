@@ -1,15 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Channel, ChannelModel } from 'amqplib';
 import mysql from 'mysql2/promise';
 import { migrateToShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
+import { callHook as pythonHook } from '../helpers/hook.js';
 import { createTestDatabase, missingMysql, type TestDatabase } from '../helpers/mysql.js';
 import { broker, connect, missingBroker, uniqueExchange } from '../helpers/rabbitmq.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
@@ -23,21 +21,6 @@ import type { TcpRelay } from '../helpers/tcp-relay.js';
 
 const enabled = requirement('sidecar fault tests', missingRoot() ?? (await missingMysql()) ?? (await missingBroker()));
 const HOST = 'nethost1';
-const HOOK_DIR = fileURLToPath(new URL('../../patches', import.meta.url));
-
-async function callHook(socket: string): Promise<string> {
-  const code = [
-    'import sys, logging',
-    'logging.basicConfig(level=logging.WARNING)',
-    `sys.path.insert(0, ${JSON.stringify(HOOK_DIR)})`,
-    'import nova_garp_hook',
-    'class VlanManager(object):',
-    `    host = ${JSON.stringify(HOST)}`,
-    `print(nova_garp_hook.notify_started(VlanManager(), socket_path=${JSON.stringify(socket)}, timeout=2.0))`,
-  ].join('\n');
-  const { stdout } = await promisify(execFile)('python3', ['-c', code], { timeout: 10_000 });
-  return stdout.trim();
-}
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<number> {
   const start = performance.now();
@@ -109,7 +92,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     serve = await lab.startServe(['--no-amqp', '--announce-on-start', 'no'], novaConf());
     const appeared = await waitFor('control socket', async () => (await stat(lab.socket).catch(() => null)) !== null, 15_000, 2);
     const sentAt = performance.now();
-    expect(await callHook(lab.socket)).toMatch(/True|202|accepted/i);
+    expect(await pythonHook(lab.socket, HOST)).toMatch(/True|202|accepted/i);
     expect(performance.now() - sentAt).toBeLessThan(5000);
     expect(appeared).toBeGreaterThanOrEqual(0);
     await waitFor('router entries moved', allMoved(fips), 10_000);
@@ -124,7 +107,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     dbRelay.cut();
     serve = await lab.startServe(['--no-amqp', '--announce-on-start', 'no', '--db-timeout-ms', '500'], novaConf());
     await serve.waitForLog((l) => l.msg === 'ready');
-    await callHook(lab.socket);
+    await pythonHook(lab.socket, HOST);
     await serve.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('database unavailable'));
     expect(await allMoved(fips)()).toBe(false);
     // The outage itself lasts 3 s, as in the issue; nothing waits on it but the outage.
