@@ -17,7 +17,8 @@ import { readSnapshot, writeSnapshot } from '../../src/state/snapshot.js';
  * Inventory benchmark: seeds a nova-shaped database (10,000 floating IPs, 1,000 networks by
  * default) per shape and times what the failover path pays: a fresh bounded read (connect, schema
  * detection, queries, derivation), a refresh on an open connection with a known shape, schema
- * detection alone, and the snapshot fallback. Target: read + derive under 100 ms.
+ * detection alone, the snapshot fallback, and what a bounded read costs when the database hangs
+ * mid-query or its address never answers (the bound, not more). Target: read + derive under 100 ms.
  */
 
 const HELP = `Usage: node dist/bench/inventory/run.js [options]
@@ -61,7 +62,26 @@ interface ShapeResult {
   detectOnOpenConnectionMs: Stats;
   snapshotWriteMs: Stats;
   snapshotReadMs: Stats;
+  /** A read with a HANG_BOUND_MS bound while floating_ips is write-locked: until it gives up. */
+  hungReadMs: Stats;
+  /** A read with a HANG_BOUND_MS bound of an address that never answers (TEST-NET-1). */
+  unreachableReadMs: Stats;
   meetsTarget: boolean;
+}
+
+/** The bound the two hang measurements use (the tests check that it holds, not how closely). */
+const HANG_BOUND_MS = 400;
+const HANG_REPEATS = 3;
+
+/** How long a read bounded by HANG_BOUND_MS takes to give up (it must fail). */
+async function boundedFailure(settings: Parameters<typeof readInventoryFromDatabase>[0]): Promise<number> {
+  const t0 = performance.now();
+  const failed = await readInventoryFromDatabase(settings, { timeoutMs: HANG_BOUND_MS }).then(
+    () => false,
+    () => true,
+  );
+  if (!failed) throw new Error('a read that should have hung answered');
+  return performance.now() - t0;
 }
 
 async function benchShape(server: URL, shape: Shape, o: { floatingIps: number; networks: number; iterations: number; keep: boolean }): Promise<ShapeResult> {
@@ -120,6 +140,18 @@ async function benchShape(server: URL, shape: Shape, o: { floatingIps: number; n
       await rm(stateDir, { recursive: true, force: true });
     }
 
+    const hung: number[] = [];
+    const locker = await mysql.createConnection(dbUrl);
+    try {
+      await locker.query('LOCK TABLES floating_ips WRITE');
+      for (let i = 0; i < HANG_REPEATS; i++) hung.push(await boundedFailure(settings));
+    } finally {
+      await locker.query('UNLOCK TABLES').catch(() => undefined);
+      await locker.end();
+    }
+    const unreachable: number[] = [];
+    for (let i = 0; i < HANG_REPEATS; i++) unreachable.push(await boundedFailure({ ...settings, databaseUrl: 'mysql://nova@192.0.2.254:3306/nova' }));
+
     const freshStats = {
       totalMs: stats(fresh.totalMs),
       connectMs: stats(fresh.connectMs),
@@ -139,6 +171,8 @@ async function benchShape(server: URL, shape: Shape, o: { floatingIps: number; n
       detectOnOpenConnectionMs: stats(detect),
       snapshotWriteMs: stats(sw),
       snapshotReadMs: stats(sr),
+      hungReadMs: stats(hung),
+      unreachableReadMs: stats(unreachable),
       meetsTarget: freshStats.totalMs.median < 100,
     };
   } finally {
@@ -159,6 +193,8 @@ function table(results: ShapeResult[]): string {
     ['refresh read+derive (open conn), median / p95 ms', (r) => `${r.refreshReadDeriveMs.median} / ${r.refreshReadDeriveMs.p95}`],
     ['schema detection alone (open conn), median ms', (r) => String(r.detectOnOpenConnectionMs.median)],
     ['snapshot write (fsync) / read, median ms', (r) => `${r.snapshotWriteMs.median} / ${r.snapshotReadMs.median}`],
+    [`locked table, ${HANG_BOUND_MS} ms bound: gives up after, median / max ms`, (r) => `${r.hungReadMs.median} / ${r.hungReadMs.max}`],
+    [`unreachable address, ${HANG_BOUND_MS} ms bound: gives up after, median / max ms`, (r) => `${r.unreachableReadMs.median} / ${r.unreachableReadMs.max}`],
     ['fresh read < 100 ms target', (r) => (r.meetsTarget ? 'yes' : 'NO')],
   ];
   const w0 = Math.max(...rows.map(([l]) => l.length));

@@ -53,6 +53,11 @@ export class Capture {
     return cap;
   }
 
+  /** The frames written so far (tcpdump -U writes each as it comes): tests wait on these instead of sleeping. */
+  async framesSoFar(): Promise<CapturedFrame[]> {
+    return parsePcap(new Uint8Array(await readFile(this.file)));
+  }
+
   async stop(): Promise<CaptureStats> {
     if (this.child.exitCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));

@@ -106,6 +106,18 @@ export class FrameBatch {
     this.put64(this.hdrOffset + i * MMSGHDR_SIZE, name);
   }
 
+  /**
+   * What slot `i` would send, read back from native memory: the iovec's length and the ethertype
+   * of the sockaddr_ll its mmsghdr names (0x0806 ARP, 0x86dd IPv6). For tests of the writers.
+   */
+  slotInfo(i: number): { length: number; protocol: number } {
+    const length = this.view.getUint32(this.iovOffset + i * IOVEC_SIZE + 8, true);
+    const at = this.hdrOffset + i * MMSGHDR_SIZE;
+    const name = this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * 0x1_0000_0000 - this.base;
+    if (name !== this.arpAddr && name !== this.ipv6Addr) throw new Error(`slot ${i}: msg_name points at neither sockaddr_ll`);
+    return { length, protocol: this.view.getUint16(name + 2, false) };
+  }
+
   /** Native address of the mmsghdr for slot `i`. */
   headerAddress(i: number): number {
     if (this.freed) throw new Error('FrameBatch used after free');

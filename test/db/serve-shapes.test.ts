@@ -9,6 +9,7 @@ import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } f
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab } from '../helpers/sidecar-fixture.js';
 import type { TcpRelay } from '../helpers/tcp-relay.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * A real `nova-garp serve` (in the lab's sender namespace, the database reached through a relay)
@@ -113,22 +114,22 @@ describe.runIf(enabled)('nova-garp serve on every shape (real MariaDB, network n
       const serve = await lab.startServe(['--no-amqp', '--announce-on-start', 'no'], conf);
       try {
         await serve.waitForLog((l) => l.msg === 'ready');
-        let status: Status | null = null;
-        for (let n = 0; n < 50; n++) {
-          status = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
-          if (status.inventory.source === 'db') break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(status?.inventory.source).toBe('db');
+        const status = await waitFor(
+          async () => {
+            const s = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
+            return s.inventory.source === 'db' ? s : null;
+          },
+          { what: 'the inventory read from the database in /v1/status' },
+        );
         const dev = lab.pair.senderIf;
-        expect(status?.inventory.targets.map(({ kind, address, interface: i, bound: b }) => ({ kind, address, interface: i, bound: b }))).toEqual([
+        expect(status.inventory.targets.map(({ kind, address, interface: i, bound: b }) => ({ kind, address, interface: i, bound: b }))).toEqual([
           { kind: 'routing_source', address: '10.77.0.1', interface: dev, bound: true },
           // Juno on: nova binds dhcp_server on the bridge, and a gateway that differs is outside.
           dhcp ? { kind: 'gateway', address: `${net}.2`, interface: dev, bound: true } : { kind: 'gateway', address: `${net}.1`, interface: dev, bound: true },
           { kind: 'floating', address: `${net}.101`, interface: dev, bound: true },
           { kind: 'floating', address: `${net}.102`, interface: dev, bound: false },
         ]);
-        expect(status?.inventory.skipped.map((s) => s.source)).toEqual([...(dhcp ? ['networks.id=1 gateway'] : []), ...(multiHost ? ['networks.id=5'] : [])]);
+        expect(status.inventory.skipped.map((s) => s.source)).toEqual([...(dhcp ? ['networks.id=1 gateway'] : []), ...(multiHost ? ['networks.id=5'] : [])]);
 
         const hook = await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: HOST, manager: 'VlanManager', pid: 1 });
         expect(hook.status).toBe(202);

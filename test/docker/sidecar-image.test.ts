@@ -13,6 +13,7 @@ import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { seedNova, type SeedSummary } from '../../src/nova/seed.js';
 import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
 import { run } from '../../src/netns/shell.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The sidecar image (docker/build-images) run as docker/Dockerfile's header says: host network,
@@ -44,16 +45,6 @@ async function missingImage(): Promise<string | null> {
 
 const enabled = requirement('sidecar container image', missingRoot() ?? (await missingImage()) ?? (await missingMysql()));
 afterAll(stopTestServer);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.runIf(enabled)('the nova-garp container image', () => {
   const tag = uniqueTag();
@@ -127,11 +118,7 @@ describe.runIf(enabled)('the nova-garp container image', () => {
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const fromDb = await until(
-      'inventory read from database',
-      async () => (await logLines()).find((l) => l.msg === 'inventory read from database'),
-      30_000,
-    ).catch(async (err: Error) => {
+    const fromDb = await waitFor(async () => (await logLines()).find((l) => l.msg === 'inventory read from database'), { what: 'inventory read from database', timeoutMs: 30_000, everyMs: 100 }).catch(async (err: Error) => {
       throw new Error(`${err.message}; container log:\n${await containerLog(container!).catch((e: Error) => e.message)}`);
     });
     expect(fromDb.targets).toBe(1 + seed.expected.floating + seed.expected.gateway + seed.expected.gatewayV6);
@@ -139,13 +126,12 @@ describe.runIf(enabled)('the nova-garp container image', () => {
     // The takeover: the address appears on the host's interface.
     const bound = performance.now();
     await run(['ip', 'addr', 'add', `${address}/30`, 'dev', hostIf]);
-    const moved = await until(
-      `router entry for ${address} moves from ${OLD_MAC} to ${hostMac}`,
+    const moved = await waitFor(
       async () => {
         const mac = await routerMac();
         return mac === hostMac ? mac : undefined;
       },
-      10_000,
+      { what: `router entry for ${address} moves from ${OLD_MAC} to ${hostMac}`, timeoutMs: 10_000, everyMs: 100 },
     ).catch(async (err: Error) => {
       throw new Error(`${err.message}; container log:\n${await containerLog(container!).catch((e: Error) => e.message)}`);
     });
@@ -154,7 +140,7 @@ describe.runIf(enabled)('the nova-garp container image', () => {
       `[sidecar image] router ${routerIf}: ${address} moved from ${OLD_MAC} to ${hostMac} ` +
         `${((performance.now() - bound) / 1000).toFixed(2)} s after the bind (${((performance.now() - t0) / 1000).toFixed(1)} s after docker run)`,
     );
-    const burst = await until('burst log line', async () => (await logLines()).find((l) => l.msg === 'burst' && l.trigger === 'address'), 5_000);
+    const burst = await waitFor(async () => (await logLines()).find((l) => l.msg === 'burst' && l.trigger === 'address'), { what: 'burst log line', timeoutMs: 5_000, everyMs: 100 });
     expect(burst).toMatchObject({ announced: 1 });
 
     // As configured: only CAP_NET_RAW (bit 13) effective, nova.conf read-only, host network.

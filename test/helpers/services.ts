@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { waitFor } from './wait-for.js';
 
 /**
  * Where the integration suites find MySQL/MariaDB and RabbitMQ.
@@ -110,13 +111,6 @@ export async function startContainer(spec: ContainerSpec): Promise<ServiceContai
 
 /** Retries `attempt` until it resolves or `timeoutMs` passes (a server may log "ready" a moment before it is). */
 export async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  // Boxed: an attempt that resolves with nothing (a closed connection) has succeeded all the same.
+  return (await waitFor(async () => ({ value: await attempt() }), { what, timeoutMs, everyMs: 200 })).value;
 }

@@ -67,9 +67,10 @@ describe.runIf(enabled)('nova-garp lab --ha keepalived', () => {
       expect(m.takeoverS, r.stderr).not.toBeNull();
       expect(m.takeoverS!.max, r.stderr).toBeGreaterThanOrEqual(m.detectionS - advertS);
       expect(r.stderr).toMatch(/takeover \d/);
-      // Overhead = disconnection - takeover; a generous bound for a busy CI machine (docs/lab.md
+      // Overhead = disconnection - takeover. Behaviour, not speed: far below a stale cache's outage
+      // (the router's reachable time, 15–45 s); how small it is, is what the lab reports (docs/lab.md
       // has the measured figures: 40-60 ms at a 20 ms probe interval).
-      expect(m.overheadS.max, r.stderr).toBeLessThan(0.5);
+      expect(m.overheadS.max, r.stderr).toBeLessThan(10);
       expect(m.disconnectionS.median).toBeGreaterThanOrEqual(m.takeoverS!.median);
     },
     60_000,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { enterNetns } from '../helpers/enter-netns.js';
 import { AddressWatcher, type BoundEvent } from '../../src/link/address-watcher.js';
@@ -7,17 +7,9 @@ import { NetlinkListener } from '../../src/link/netlink-socket.js';
 import { readLinksSync } from '../../src/link/read-links.js';
 import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
 import { run } from '../../src/netns/shell.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const enabled = requirement('address watcher tests', missingRoot());
-
-/** Polls a condition (the watcher is woken by its own poll thread, not by these checks). */
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)', () => {
   const tag = uniqueTag();
@@ -34,6 +26,7 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     return taken;
   });
   const events: Array<[string, BoundEvent]> = [];
+  const atStart: Array<[string, BoundEvent]> = [];
   const seen = (): string[] => events.filter(([, e]) => !e.address.startsWith('fe80:')).map(([k, e]) => `${k} ${e.address}`);
   const ip = (...args: string[]): Promise<string> => run(['ip', '-n', ns, ...args]);
 
@@ -48,6 +41,12 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     watcher.on('unbound', (e) => e.ifname === a && events.push(['unbound', e]));
     watcher.on('error', (e) => events.push(['error', { ifname: '', address: e.message }]));
     await watcher.start();
+    atStart.push(...events);
+  });
+  // Every test sees only its own events: what earlier tests left queued is drained and dropped.
+  beforeEach(() => {
+    watcher.drain();
+    events.length = 0;
   });
   afterAll(async () => {
     watcher.stop();
@@ -59,24 +58,24 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     expect(watcher.isBound(a, '10.79.0.1')).toBe(true);
     expect(watcher.link(a)?.addresses.map((x) => x.address)).toContain('10.79.0.1');
     expect(watcher.interfacesHolding('10.79.0.1')).toEqual([a]);
-    expect(events).toEqual([]);
+    expect(atStart).toEqual([]);
   });
 
   it('follows additions and deletions (IPv4 and IPv6) while idle', async () => {
     await ip('addr', 'add', '10.79.0.2/32', 'dev', a);
-    await waitFor('10.79.0.2 bound', () => watcher.isBound(a, '10.79.0.2'));
+    await waitFor(() => watcher.isBound(a, '10.79.0.2'), { what: '10.79.0.2 bound' });
     await ip('addr', 'add', '2001:db8:78::2/64', 'dev', a, 'nodad');
-    await waitFor('2001:db8:78::2 bound', () => watcher.isBound(a, '2001:db8:78::2'));
+    await waitFor(() => watcher.isBound(a, '2001:db8:78::2'), { what: '2001:db8:78::2 bound' });
     await ip('addr', 'del', '10.79.0.2/32', 'dev', a);
-    await waitFor('10.79.0.2 unbound', () => !watcher.isBound(a, '10.79.0.2'));
+    await waitFor(() => !watcher.isBound(a, '10.79.0.2'), { what: '10.79.0.2 unbound' });
     await ip('addr', 'del', '2001:db8:78::2/64', 'dev', a);
-    await waitFor('2001:db8:78::2 unbound', () => !watcher.isBound(a, '2001:db8:78::2'));
+    await waitFor(() => !watcher.isBound(a, '2001:db8:78::2'), { what: '2001:db8:78::2 unbound' });
     expect(seen()).toEqual(['bound 10.79.0.2', 'bound 2001:db8:78::2', 'unbound 10.79.0.2', 'unbound 2001:db8:78::2']);
   });
 
   it('knows of a deletion right after drain(), with no await in between', async () => {
     await ip('addr', 'add', '10.79.0.9/32', 'dev', a);
-    await waitFor('10.79.0.9 bound', () => watcher.isBound(a, '10.79.0.9'));
+    await waitFor(() => watcher.isBound(a, '10.79.0.9'), { what: '10.79.0.9 bound' });
     const before = watcher.link(a);
     expect(watcher.addressOn(a, '10.79.0.9')).toEqual({ family: 4, address: '10.79.0.9', prefixlen: 32, tentative: false });
     events.length = 0;
@@ -100,20 +99,20 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     watcher.drain();
     expect(watcher.addressOn(a, '2001:db8:79::2')?.tentative).toBe(true);
     expect(watcher.isBound(a, '2001:db8:79::2')).toBe(false);
-    await waitFor('DAD to finish', () => watcher.isBound(a, '2001:db8:79::2'));
+    await waitFor(() => watcher.isBound(a, '2001:db8:79::2'), { what: 'DAD to finish' });
     // (The link-local address finishing its own DAD may be reported too; it is not the subject.)
     expect(seen()).toEqual(['bound 2001:db8:79::2']);
   });
 
   it('keeps a delete (and an add) that happen after a full re-read took its dump', async () => {
     await ip('addr', 'add', '10.79.0.4/32', 'dev', a);
-    await waitFor('10.79.0.4 bound', () => watcher.isBound(a, '10.79.0.4'));
+    await waitFor(() => watcher.isBound(a, '10.79.0.4'), { what: '10.79.0.4 bound' });
     let release!: () => void;
     gate = new Promise((resolve) => (release = resolve));
     const resync = watcher.resync('test'); // the dump (with .4, without .5) is taken now and held
     await ip('addr', 'del', '10.79.0.4/32', 'dev', a);
     await ip('addr', 'add', '10.79.0.5/32', 'dev', a);
-    await waitFor('the held dump to be overtaken', () => !watcher.isBound(a, '10.79.0.4') && watcher.isBound(a, '10.79.0.5'));
+    await waitFor(() => !watcher.isBound(a, '10.79.0.4') && watcher.isBound(a, '10.79.0.5'), { what: 'the held dump to be overtaken' });
     gate = null;
     release();
     await resync;
@@ -122,17 +121,21 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
   });
 
   it('treats a link that goes down as unbinding its addresses, and up as binding them', async () => {
+    await ip('addr', 'add', '10.79.0.6/32', 'dev', a);
+    await waitFor(() => watcher.isBound(a, '10.79.0.6'), { what: '10.79.0.6 bound' });
     events.length = 0;
     await ip('link', 'set', a, 'down');
-    await waitFor('link down', () => !watcher.isBound(a, '10.79.0.1'));
+    await waitFor(() => !watcher.isBound(a, '10.79.0.1'), { what: 'link down' });
     expect(watcher.link(a)?.up).toBe(false);
     expect(watcher.interfacesHolding('10.79.0.1')).toEqual([]);
     expect(seen()).toContain('unbound 10.79.0.1');
-    expect(seen()).toContain('unbound 10.79.0.5');
+    expect(seen()).toContain('unbound 10.79.0.6');
     events.length = 0;
     await ip('link', 'set', a, 'up');
-    await waitFor('link up', () => watcher.isBound(a, '10.79.0.1'));
-    expect(seen()).toEqual(expect.arrayContaining(['bound 10.79.0.1', 'bound 10.79.0.5']));
+    await waitFor(() => watcher.isBound(a, '10.79.0.1'), { what: 'link up' });
+    expect(seen()).toEqual(expect.arrayContaining(['bound 10.79.0.1', 'bound 10.79.0.6']));
+    await ip('addr', 'del', '10.79.0.6/32', 'dev', a);
+    await waitFor(() => !watcher.isBound(a, '10.79.0.6'), { what: '10.79.0.6 unbound' });
   });
 
   it('unbinds the addresses of a deleted link and follows a new one without a re-read', async () => {
@@ -140,13 +143,13 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     await ip('link', 'add', 'wc0', 'type', 'veth', 'peer', 'name', 'wd0');
     await ip('link', 'set', 'wc0', 'up');
     await ip('addr', 'add', '10.79.1.1/32', 'dev', 'wc0');
-    await waitFor('10.79.1.1 bound on the new link', () => watcher.isBound('wc0', '10.79.1.1'));
+    await waitFor(() => watcher.isBound('wc0', '10.79.1.1'), { what: '10.79.1.1 bound on the new link' });
     expect(watcher.link('wc0')?.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     const unbound: string[] = [];
     const onUnbound = (e: BoundEvent): number => unbound.push(`${e.ifname} ${e.address}`);
     watcher.on('unbound', onUnbound);
     await ip('link', 'del', 'wc0');
-    await waitFor('wc0 gone', () => watcher.link('wc0') === undefined);
+    await waitFor(() => watcher.link('wc0') === undefined, { what: 'wc0 gone' });
     watcher.off('unbound', onUnbound);
     expect(unbound).toEqual(['wc0 10.79.1.1']);
     expect(watcher.isBound('wc0', '10.79.1.1')).toBe(false);
@@ -160,7 +163,7 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
     await ip('link', 'set', 'we0', 'up');
     await ip('link', 'set', 'wf0', 'up');
     await ip('addr', 'add', '10.79.3.1/32', 'dev', 'we0');
-    await waitFor('10.79.3.1 bound', () => watcher.isBound('we0', '10.79.3.1'));
+    await waitFor(() => watcher.isBound('we0', '10.79.3.1'), { what: '10.79.3.1 bound' });
     const resyncs = watcher.stats().resyncs;
     const spy = NetlinkListener.open();
     try {
@@ -191,13 +194,13 @@ describe.runIf(enabled)('AddressWatcher (rtnetlink, in a namespace of its own)',
       ns,
       addrs.map((x) => `addr add ${x}/32 dev ${a}`),
     );
-    await waitFor('2,000 bound events', () => bound.size === n);
+    await waitFor(() => bound.size === n, { what: '2,000 bound events' });
     expect(addrs.every((x) => watcher.isBound(a, x))).toBe(true);
     await group.batch(
       ns,
       addrs.map((x) => `addr del ${x}/32 dev ${a}`),
     );
-    await waitFor('2,000 unbound events', () => unbound.size === n);
+    await waitFor(() => unbound.size === n, { what: '2,000 unbound events' });
     expect(addrs.some((x) => watcher.isBound(a, x))).toBe(false);
     watcher.off('bound', onBound);
     watcher.off('unbound', onUnbound);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, type Pair } from '../helpers/pair.js';
 import { runCli } from '../helpers/cli.js';
+import { waitForFrames } from '../helpers/wait-for.js';
 import { Capture } from '../../src/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { run } from '../../src/netns/shell.js';
@@ -22,11 +23,10 @@ describe.runIf(enabled)('frames compared with iputils arping, live', () => {
   async function frameOf(cmd: () => Promise<unknown>, op: number): Promise<Uint8Array> {
     const cap = await Capture.start(p.router, p.routerIf, `arp and ether src ${p.senderMac}`);
     await cmd();
-    await new Promise((r) => setTimeout(r, 150));
-    const { frames } = await cap.stop();
-    const f = frames.map((x) => x.data).find((d) => parseArpFrame(d)?.op === op && parseArpFrame(d)?.senderIp === '10.77.1.5');
-    expect(f).toBeDefined();
-    return f!;
+    const wanted = (d: Uint8Array): boolean => parseArpFrame(d)?.op === op && parseArpFrame(d)?.senderIp === '10.77.1.5';
+    const frames = await waitForFrames(cap, (fs) => fs.some((x) => wanted(x.data)), { what: `an ARP op ${op} frame from 10.77.1.5 at the router` });
+    await cap.stop();
+    return frames.map((x) => x.data).find(wanted)!;
   }
 
   const arping = (...args: string[]) => run(['ip', 'netns', 'exec', p.sender, 'arping', '-c', '1', '-w', '1', '-I', p.senderIf, ...args]).catch(() => '');

@@ -7,6 +7,7 @@ import { OLD_MAC } from '../helpers/pair.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { Capture } from '../../src/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
+import { waitFor, waitForFrames } from '../helpers/wait-for.js';
 
 const enabled = requirement('split-brain detection tests', missingRoot());
 const HOST = 'nethost1';
@@ -21,17 +22,6 @@ interface Status {
 async function scrape(lab: SidecarLab, port: number): Promise<string> {
   const code = `fetch('http://127.0.0.1:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`;
   return lab.pair.group.exec(lab.pair.sender, [process.execPath, '-e', code]);
-}
-
-/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const METRICS_PORT = 19471;
@@ -71,7 +61,6 @@ describe.runIf(enabled)('split brain: the old primary still holds an address (--
   let lab: SidecarLab;
   let serve: ServeProcess;
   let old: string;
-  let detectedMs = 0;
 
   beforeAll(async () => {
     ({ lab, old } = await splitBrainLab());
@@ -83,22 +72,20 @@ describe.runIf(enabled)('split brain: the old primary still holds an address (--
     await lab?.cleanup();
   });
 
-  it('reports only the address the old primary holds, with its MAC, within 2 s of the hook', async () => {
+  // One scenario, one test: the conflict, its defence (at most one per 10 s) and its clearing
+  // follow from each other; split into tests they would depend on their order.
+  it('reports only the address the old primary holds, with its MAC, defends it once, and clears it when the old primary lets go', async () => {
     const before = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
     expect(before.conflicts).toEqual([]);
     const t0 = Date.now();
     const r = await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: HOST });
     expect(r.status).toBe(202);
-    const conflicts = await waitFor(
-      'conflict reported',
-      async () => {
-        const s = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
-        return s.conflicts.length > 0 ? s.conflicts : null;
-      },
-      2000,
-    );
-    detectedMs = Date.now() - t0;
-    console.log(`split brain: conflict in /v1/status ${detectedMs} ms after the hook`);
+    // How fast detection is gets printed, not asserted (a loaded machine stretches it).
+    const conflicts = await waitFor(async () => {
+      const s = (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
+      return s.conflicts.length > 0 ? s.conflicts : null;
+    }, { what: 'conflict reported', timeoutMs: 10_000 });
+    console.log(`split brain: conflict in /v1/status ${Date.now() - t0} ms after the hook`);
     expect(conflicts).toHaveLength(1);
     expect(conflicts[0]).toMatchObject({ address: HELD_BY_OLD, interface: lab.pair.senderIf, mac: OLD_MAC });
     // Logged once at warn, and defended at most once per 10 s.
@@ -112,17 +99,12 @@ describe.runIf(enabled)('split brain: the old primary still holds an address (--
     expect(serve.logs.filter((l) => String(l.msg).startsWith('address defended')).length).toBeLessThanOrEqual(1);
     expect(await scrape(lab, METRICS_PORT)).toMatch(/^nova_garp_conflicts 1$/m);
     await serve.waitForLog((l) => l.msg === 'conflict probes sent' && l.probes === ADDRESSES.length);
-  });
 
-  it('clears the conflict when the old primary lets the address go', async () => {
+    // The old primary lets the address go: the conflict expires (--conflict-expire-s 2).
     await lab.pair.group.ip(old, 'addr', 'del', `${HELD_BY_OLD}/24`, 'dev', `ngo${lab.pair.tag}`);
-    const t0 = Date.now();
-    await waitFor(
-      'conflict cleared',
-      async () => (((await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status).conflicts.length === 0 ? true : null),
-      10_000,
-    );
-    console.log(`split brain: conflict cleared ${Date.now() - t0} ms after the old primary let go (expiry 2 s)`);
+    const t1 = Date.now();
+    await waitFor(async () => (((await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status).conflicts.length === 0 ? true : null), { what: 'conflict cleared', timeoutMs: 10_000 });
+    console.log(`split brain: conflict cleared ${Date.now() - t1} ms after the old primary let go (expiry 2 s)`);
     await serve.waitForLog((l) => l.msg === 'address conflict cleared (not seen again)');
     expect(await scrape(lab, METRICS_PORT)).toMatch(/^nova_garp_conflicts 0$/m);
   });
@@ -144,10 +126,10 @@ describe.runIf(enabled)('split brain with --on-conflict alarm', () => {
 
   it('reports the conflict and sends no defence', async () => {
     await hook(lab);
-    const conflicts = await waitFor('conflict reported', async () => {
+    const conflicts = await waitFor(async () => {
       const c = await conflictsNow(lab);
       return c.length > 0 ? c : null;
-    }, 2000);
+    }, { what: 'conflict reported', timeoutMs: 10_000 });
     expect(conflicts.map((c) => [c.address, c.mac])).toEqual([[HELD_BY_OLD, OLD_MAC]]);
     await serve.waitForLog((l) => l.msg === 'conflict probes sent');
     expect(serve.logs.filter((l) => String(l.msg).startsWith('address defended'))).toEqual([]);
@@ -173,13 +155,15 @@ describe.runIf(enabled)('split brain with --max-pps: probes wait for the rounds'
     const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
     const t0 = Date.now();
     await hook(lab);
-    const conflicts = await waitFor('conflict reported', async () => {
+    const conflicts = await waitFor(async () => {
       const c = await conflictsNow(lab);
       return c.length > 0 ? c : null;
-    }, 8000);
+    }, { what: 'conflict reported', timeoutMs: 10_000 });
     console.log(`split brain with --max-pps 200: conflict in /v1/status ${Date.now() - t0} ms after the hook (probes wait for rounds 2 and 3)`);
     expect(conflicts.map((c) => c.address)).toEqual([HELD_BY_OLD]);
     await serve.waitForLog((l) => l.msg === 'conflict probes sent');
+    // The probes were sent before that line: wait until the capture holds them all.
+    await waitForFrames(cap, (fs) => fs.filter((f) => parseArpFrame(f.data)?.senderIp === '0.0.0.0').length >= ADDRESSES.length, { what: 'the conflict probes at the router' });
     const { frames } = await cap.stop();
     const arps = frames.map((f) => ({ t: f.timeMs, p: parseArpFrame(f.data) })).filter((x) => x.p !== null);
     const lastGarp = Math.max(...arps.filter((x) => x.p!.senderIp === x.p!.targetIp).map((x) => x.t));

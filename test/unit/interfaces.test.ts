@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { boundAddresses, parseIpAddrJson } from '../../src/link/interfaces.js';
-import { unboundReason } from '../../src/engine/announcer.js';
 
 // Shape of iproute2 6.1 `ip -j addr show` output.
 const SAMPLE = JSON.stringify([
@@ -25,12 +24,5 @@ describe('ip -j addr parsing', () => {
     const br = links.get('br100')!;
     expect(br).toMatchObject({ ifindex: 7, mac: '02:aa:bb:cc:dd:ee', up: true, carrier: true });
     expect([...boundAddresses(br)]).toEqual(['10.0.0.1', '2001:db8::1']);
-  });
-  it('says why an address cannot be announced', () => {
-    expect(unboundReason(links.get('br100'), 'br100', '10.0.0.1')).toBeNull();
-    expect(unboundReason(links.get('br100'), 'br100', '10.0.0.9')).toMatch(/not bound/);
-    expect(unboundReason(links.get('br100'), 'br100', '2001:db8::2')).toMatch(/tentative/);
-    expect(unboundReason(links.get('eth1'), 'eth1', '192.0.2.9')).toMatch(/down/);
-    expect(unboundReason(undefined, 'eth9', '192.0.2.9')).toMatch(/does not exist/);
   });
 });

@@ -1,25 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAnnounceRequest, parseEventRequest, RequestError } from '../../src/sidecar/announce-request.js';
 import { parseMonitorLine } from '../../src/link/monitor-line.js';
-
-describe('control socket bodies', () => {
-  it('validates the hook event', () => {
-    expect(parseEventRequest({ event: 'nova-network-started', host: 'net1', manager: 'VlanManager', pid: 42 })).toEqual({ event: 'nova-network-started', host: 'net1', manager: 'VlanManager', pid: 42 });
-    expect(() => parseEventRequest({ event: 'nova-network-started', host: '' })).toThrow(RequestError);
-    expect(() => parseEventRequest(null)).toThrow(/object/);
-  });
-  it('validates announce requests and sets bad addresses aside', () => {
-    expect(parseAnnounceRequest({ addresses: ['10.0.0.1', 'bogus', '2001:DB8::1'], kinds: ['floating'] })).toEqual({
-      addresses: ['10.0.0.1', '2001:db8::1'],
-      kinds: ['floating'],
-      reason: 'request',
-      invalid: ['bogus'],
-    });
-    expect(parseAnnounceRequest({})).toMatchObject({ addresses: null, kinds: null });
-    expect(() => parseAnnounceRequest({ kinds: ['router'] })).toThrow(/kinds/);
-    expect(() => parseAnnounceRequest({ addresses: [1] })).toThrow(/strings/);
-  });
-});
 
 describe('ip -o monitor lines', () => {
   it('parses address additions, deletions and DAD state', () => {
@@ -36,14 +16,5 @@ describe('ip -o monitor lines', () => {
     });
     expect(parseMonitorLine('3: eth0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500')).toMatchObject({ up: true, carrier: false });
     expect(parseMonitorLine('random noise')).toBeNull();
-  });
-});
-
-describe('control socket group', () => {
-  it('finds a gid in /etc/group text', async () => {
-    const { gidFromGroupFile } = await import('../../src/sidecar/group-id.js');
-    const text = 'root:x:0:\nnova:x:117:nova\nnovadmin:x:118:\n';
-    expect(gidFromGroupFile(text, 'nova')).toBe(117);
-    expect(gidFromGroupFile(text, 'nov')).toBeNull();
   });
 });

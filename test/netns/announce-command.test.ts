@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, neighbourMac, staleEntry, OLD_MAC, type Pair } from '../helpers/pair.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { waitForFrames } from '../helpers/wait-for.js';
 import { Capture } from '../../src/capture/tcpdump.js';
 import { classifyArp, parseArpFrame } from '../../src/frames/arp-frame.js';
 import { parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
@@ -46,10 +47,19 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     return { listening, seen };
   }
 
-  async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; frames: Uint8Array[] }> {
+  /** Frames nova-garp put on the router's link: ARP from the sender's MAC, NAs naming it. */
+  const ours = (frames: Uint8Array[]): Uint8Array[] =>
+    frames.filter((f) => parseArpFrame(f)?.ethSrc === p.senderMac || parseNeighborAdvert(f)?.targetLinkLayer === p.senderMac);
+
+  /**
+   * Runs `nova-garp announce ... --json` with the router's link captured, and stops the capture
+   * once it holds every frame the command says it sent (not after a fixed sleep).
+   */
+  async function capture(fn: () => Promise<CliResult>): Promise<{ result: CliResult; frames: Uint8Array[] }> {
     const cap = await Capture.start(p.router, p.routerIf, 'arp or icmp6');
     const result = await fn();
-    await new Promise((r) => setTimeout(r, 200));
+    const sent = (JSON.parse(result.stdout) as { frames: number }).frames;
+    await waitForFrames(cap, (fs) => ours(fs.map((f) => f.data)).length >= sent, { what: `the ${sent} frames nova-garp announce sent, at the router` });
     const stats = await cap.stop();
     expect(stats.droppedByKernel).toBe(0);
     return { result, frames: stats.frames.map((f) => f.data) };
@@ -73,7 +83,7 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
       const addr = form === 'request' ? '10.77.0.11' : '10.77.0.12';
       await bind(addr);
       await staleEntry(p, addr);
-      const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--form', form]));
+      const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--form', form, '--json']));
       expect(result.code).toBe(0);
       const kinds = frames.map((f) => parseArpFrame(f)).filter((x) => x !== null && x.senderIp === addr).map((x) => classifyArp(x!));
       expect(kinds).toEqual([form === 'request' ? 'garp-request' : 'garp-reply']);
@@ -103,7 +113,7 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     const addrs = ['10.77.0.31', '10.77.0.32', '10.77.0.33'];
     for (const a of addrs) await bind(a);
     const { result, frames } = await capture(() =>
-      runCli(p.sender, ['announce', '-i', p.senderIf, ...addrs.flatMap((a) => ['-a', a]), '--rounds', '1', '--upstream', '10.77.0.254']),
+      runCli(p.sender, ['announce', '-i', p.senderIf, ...addrs.flatMap((a) => ['-a', a]), '--rounds', '1', '--upstream', '10.77.0.254', '--json']),
     );
     expect(result.code).toBe(0);
     const seen = frames
@@ -121,7 +131,7 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     const addr = '2001:db8:77::10';
     await bind(addr);
     await staleEntry(p, addr);
-    const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--na-router', 'yes']));
+    const { result, frames } = await capture(() => runCli(p.sender, ['announce', '-i', p.senderIf, '-a', addr, '--rounds', '1', '--na-router', 'yes', '--json']));
     expect(result.code).toBe(0);
     const na = frames.map((f) => parseNeighborAdvert(f)).find((x) => x?.target === addr);
     expect(na).toMatchObject({ dst: 'ff02::1', hopLimit: 255, override: true, solicited: false, router: true, targetLinkLayer: p.senderMac, checksumValid: true });
@@ -153,6 +163,7 @@ describe.runIf(enabled)('nova-garp announce on the wire', () => {
     for (const a of addrs) await bind(a);
     const cap = await Capture.start(p.router, p.routerIf, `arp and ether src ${p.senderMac}`);
     const r = await runCli(p.sender, ['announce', '-i', p.senderIf, ...addrs.flatMap((a) => ['-a', a]), '--rounds', '1', '--form', 'request', '--max-pps', '20']);
+    await waitForFrames(cap, (fs) => fs.length >= 8, { what: 'the 8 paced frames at the router' });
     const stats = await cap.stop();
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/pacing: at most 20 frames\/s .*round 1 \(8 frames\) takes 0\.35 s/);

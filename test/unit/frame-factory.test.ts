@@ -1,0 +1,124 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { arpTemplates, writeFrames, type FrameContext } from '../../src/engine/frame-factory.js';
+import type { FrameKind, PlannedFrame } from '../../src/engine/schedule.js';
+import { FrameBatch, SLOT_SIZE } from '../../src/link/packet-socket.js';
+import { ARP_FRAME_LENGTH, buildDirectedRequest, buildGarpReply, buildGarpRequest, parseArpFrame } from '../../src/frames/arp-frame.js';
+import { NA_FRAME_LENGTH, buildNeighborAdvert, parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
+import { parseMac } from '../../src/frames/mac.js';
+import { parseIp } from '../../src/net/ip-address.js';
+
+/**
+ * The production frame writer (templates plus two 4-byte writes per ARP frame, straight into the
+ * native slots sendmmsg reads) against the pure builders, byte for byte, for every form; and what
+ * it leaves in the native iovec and mmsghdr of each slot: the length and the sockaddr_ll (ARP or
+ * IPv6) the frame goes out with. No socket is opened: FrameBatch is plain native memory.
+ */
+
+const MAC = parseMac('02:11:22:33:44:55');
+const UPSTREAM = parseIp('10.0.0.254')!.bytes;
+const V4 = ['10.0.0.1', '192.0.2.17', '198.51.100.254'];
+const V6 = ['2001:db8::1', '2001:db8:0:1::ff'];
+const bytesOf = new Map([...V4, ...V6].map((a) => [a, parseIp(a)!.bytes]));
+const ETH_P_ARP = 0x0806;
+const ETH_P_IPV6 = 0x86dd;
+
+/** What the pure builders make of one planned frame. */
+function expected(p: PlannedFrame, ctx: FrameContext): Uint8Array {
+  const ip = bytesOf.get(p.address)!;
+  switch (p.kind) {
+    case 'garp-request':
+      return buildGarpRequest(ctx.mac, ip);
+    case 'garp-reply':
+      return buildGarpReply(ctx.mac, ip);
+    case 'directed-request':
+      return buildDirectedRequest(ctx.mac, ip, ctx.upstream!);
+    case 'na':
+      return buildNeighborAdvert(ctx.mac, ip, ctx.router);
+  }
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Slot i of the batch as sendmmsg would send it: the bytes its iovec covers, and the sockaddr's protocol. */
+function sent(batch: FrameBatch, i: number): { bytes: string; protocol: number } {
+  const { length, protocol } = batch.slotInfo(i);
+  return { bytes: hex(batch.slots.subarray(i * SLOT_SIZE, i * SLOT_SIZE + length)), protocol };
+}
+
+function check(batch: FrameBatch, planned: readonly PlannedFrame[], from: number, count: number, ctx: FrameContext): void {
+  writeFrames(batch, planned, from, count, bytesOf, ctx, arpTemplates(ctx));
+  for (let i = 0; i < count; i++) {
+    const p = planned[from + i]!;
+    const want = expected(p, ctx);
+    const label = `slot ${i}: ${p.kind} ${p.address}`;
+    expect(want.length, label).toBe(p.kind === 'na' ? NA_FRAME_LENGTH : ARP_FRAME_LENGTH);
+    expect(sent(batch, i), label).toEqual({ bytes: hex(want), protocol: p.kind === 'na' ? ETH_P_IPV6 : ETH_P_ARP });
+  }
+}
+
+const plan = (kinds: readonly FrameKind[], addresses: readonly string[]): PlannedFrame[] => kinds.flatMap((kind) => addresses.map((address) => ({ address, kind })));
+
+describe('writeFrames (the production frame writer) against the pure builders', () => {
+  const batches: FrameBatch[] = [];
+  const batch = (capacity: number): FrameBatch => {
+    const b = new FrameBatch(capacity, 7);
+    batches.push(b);
+    return b;
+  };
+  afterAll(() => {
+    for (const b of batches) b.free();
+  });
+
+  const ctx: FrameContext = { mac: MAC, upstream: UPSTREAM, router: false };
+
+  for (const kind of ['garp-request', 'garp-reply', 'directed-request'] as const) {
+    it(`writes the ${kind} form as the builder does, into ARP slots`, () => {
+      const planned = plan([kind], V4);
+      check(batch(planned.length), planned, 0, planned.length, ctx);
+    });
+  }
+
+  for (const router of [false, true]) {
+    it(`writes the IPv6 NA (Router flag ${router ? 'set' : 'clear'}) as the builder does, into IPv6 slots`, () => {
+      const planned = plan(['na'], V6);
+      const c = { ...ctx, router };
+      const b = batch(planned.length);
+      check(b, planned, 0, planned.length, c);
+      // And as an independent parser reads it: the flag and a valid checksum.
+      for (let i = 0; i < planned.length; i++) {
+        const na = parseNeighborAdvert(b.slots.subarray(i * SLOT_SIZE, i * SLOT_SIZE + b.slotInfo(i).length));
+        expect(na).toMatchObject({ target: planned[i]!.address, router, override: true, solicited: false, checksumValid: true });
+      }
+    });
+  }
+
+  it('writes a mixed round (both layouts side by side) from an offset into slots 0..', () => {
+    const planned: PlannedFrame[] = [
+      ...plan(['garp-request'], [...V4, ...V6]).map((p) => (p.address.includes(':') ? { ...p, kind: 'na' as const } : p)),
+      ...plan(['garp-reply', 'directed-request'], V4),
+    ];
+    const b = batch(planned.length);
+    check(b, planned, 0, planned.length, ctx);
+    // A later slice of the same round: planned[from..] lands in slots 0.. again.
+    check(b, planned, 4, planned.length - 4, ctx);
+  });
+
+  it('leaves nothing of a slot’s previous layout behind when a slot changes from NA to ARP and back', () => {
+    const b = batch(4);
+    const nas = plan(['na'], [...V6, ...V6]);
+    const arps = plan(['garp-reply', 'directed-request'], V4.slice(0, 2));
+    check(b, nas, 0, 4, ctx); // every slot an IPv6 slot, 86 bytes
+    check(b, arps, 0, 4, ctx); // the same slots as ARP slots, 42 bytes, ARP sockaddr
+    check(b, nas, 0, 4, { ...ctx, router: true }); // and back
+    // The ARP frames read back as what they are.
+    check(b, arps, 0, 4, ctx);
+    expect(parseArpFrame(b.slots.subarray(0, ARP_FRAME_LENGTH))).toMatchObject({ op: 2, senderIp: V4[0], targetIp: V4[0], ethSrc: '02:11:22:33:44:55' });
+    expect(parseArpFrame(b.slots.subarray(SLOT_SIZE * 3, SLOT_SIZE * 3 + ARP_FRAME_LENGTH))).toMatchObject({ op: 1, senderIp: V4[1], targetIp: '10.0.0.254' });
+  });
+
+  it('refuses a directed request without an upstream, and an address it has no bytes for', () => {
+    const b = batch(1);
+    expect(() => writeFrames(b, plan(['directed-request'], V4.slice(0, 1)), 0, 1, bytesOf, { ...ctx, upstream: null }, arpTemplates({ ...ctx, upstream: null }))).toThrow(/upstream/);
+    expect(() => writeFrames(b, plan(['garp-request'], ['10.9.9.9']), 0, 1, bytesOf, ctx, arpTemplates(ctx))).toThrow(/no bytes/);
+  });
+});
