@@ -5,7 +5,7 @@ import amqp from 'amqplib';
 import { amqpUrls } from '../amqp/broker-url.js';
 import { publishOnce } from '../amqp/nova-bus.js';
 import { runAction, type ActionResult } from './actions.js';
-import { bindFloating, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, type AddressPlan } from './addressing.js';
+import { bindFloating, instanceRole, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, PUBLIC_IF, type AddressPlan } from './addressing.js';
 import { labExchange, ManagementLink, relayedDatabaseUrl, type LabBackends, type SidecarConfOptions } from './backends.js';
 import { compareTargets } from './inventory-check.js';
 import { spareFloatingIp } from './lab-database.js';
@@ -16,7 +16,8 @@ import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
 import { HookProcess, LabSidecar } from './sidecar.js';
 import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
-import { buildTopology, killPrimary, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
+import { buildTopology, killPrimary, linkMac, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
+import { convergenceOf, RouterWatch, type WatchConfig, type WatchedAddress } from './router-watch.js';
 
 /** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
 
@@ -60,6 +61,28 @@ function proberConfig(topo: Topology, plan: AddressPlan, intervalMs: number): Pr
   return { intervalMs, gapThresholdMs: gapThresholdMs(intervalMs), groups };
 }
 
+/**
+ * What the router watcher follows: the router's neighbour table (routing source IP, floating IPs),
+ * each instance's (its gateway: the router never sees it) and the standby's addresses; with the
+ * standby MAC each address must end up at. Reads the MACs from the standby.
+ */
+async function watchPlan(topo: Topology, plan: AddressPlan): Promise<{ config: WatchConfig; watched: WatchedAddress[] }> {
+  const standby = topo.ns.standby!;
+  const pubMac = await linkMac(standby, PUBLIC_IF);
+  const watched: WatchedAddress[] = [plan.routingSource, ...plan.floating].map((address) => ({ address, peer: 'router', standbyMac: pubMac }));
+  const sockets: WatchConfig['sockets'] = [
+    { netnsPath: nsPath(topo.ns.router!), role: 'router', kind: 'neigh' },
+    { netnsPath: nsPath(standby), role: 'standby', kind: 'addr' },
+  ];
+  for (const n of plan.networks) {
+    const role = instanceRole(n.index);
+    const mac = await linkMac(standby, n.bridge);
+    for (const address of n.gatewayV6 === null ? [n.gateway] : [n.gateway, n.gatewayV6]) watched.push({ address, peer: role, standbyMac: mac });
+    sockets.push({ netnsPath: nsPath(topo.ns[role]!), role, kind: 'neigh' });
+  }
+  return { config: { sockets }, watched };
+}
+
 /** Processes that must not outlive the lab, even when it is killed (signals, process.exit). */
 const live = new Set<{ kill(): void }>();
 let exitHookInstalled = false;
@@ -86,6 +109,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   let sidecar: LabSidecar | null = null;
   let hook: HookProcess | null = null;
   let prober: Prober | null = null;
+  let watch: RouterWatch | null = null;
   let mgmt: ManagementLink | null = null;
   let cluster: HaCluster | null = null;
   let haDir: string | null = null;
@@ -129,6 +153,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       cluster = await HaCluster.start(opts.ha as Exclude<HaName, 'simulated'>, topo, mode, haDir, opts.deadtimeMs, sidecar?.socketPath ?? null, (m) => progress(`${mode}: ${m}`));
     }
 
+    const wp = await watchPlan(topo, plan);
+    watch = track(await RouterWatch.start(wp.config));
     prober = track(await Prober.start(proberConfig(topo, plan, intervalMs)));
     const p = prober;
     // The router resolves every address now, for the first time: its entries start REACHABLE.
@@ -140,6 +166,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     await sleep(opts.settleMs);
 
     p.command('freeze');
+    // The watcher keeps events from now on (a moment before t0; the analysis cuts at t0).
+    watch.command(`since ${monotonicMs()}`);
     let t0: number;
     let t0Wall = Date.now();
     if (cluster === null) {
@@ -221,6 +249,14 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     const result = await p.stop();
     prober = null;
     live.delete(p);
+    const w = watch;
+    const watched = await w.stop();
+    watch = null;
+    live.delete(w);
+    const convergence = convergenceOf(watched.events, wp.watched, t0);
+    if (watched.overflows > 0 || watched.malformed > 0) {
+      action.notes.push(`router watcher: ${watched.overflows} netlink overflow(s), ${watched.malformed} malformed message(s): updates may be missing`);
+    }
     const outages = result.records.map((r) => outageOf(r, t0, result.stoppedAt, gapThresholdMs(intervalMs)));
     const back = outages.filter((o) => !o.capped).length;
     progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}${cutShort ? `; ${mode} loop stopped before its end` : ''}`);
@@ -250,6 +286,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       maxWaitMs: opts.maxWaitMs,
       t0,
       outages,
+      convergence,
       boundAtMs: action.boundAt === null ? null : action.boundAt - t0,
       announcedAtMs: action.announcedAt === null ? null : action.announcedAt - t0,
       cutShort,
@@ -262,6 +299,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     };
   } finally {
     prober?.kill();
+    watch?.kill();
     await hook?.stop().catch(() => undefined);
     await sidecar?.stop().catch(() => undefined);
     await cluster?.stop();
