@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { amqpUrls } from '../amqp/broker-url.js';
 import { publishOnce } from '../amqp/nova-bus.js';
-import { runAction, type ActionResult } from './actions.js';
+import { PreparedBatch, runAction, type ActionResult } from './actions.js';
 import { bindFloating, instanceRole, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, PUBLIC_IF, type AddressPlan } from './addressing.js';
 import { labExchange, ManagementLink, relayedDatabaseUrl, type LabBackends, type SidecarConfOptions } from './backends.js';
 import { compareTargets } from './inventory-check.js';
@@ -194,6 +194,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         : `${mode}: t0: ${FAULT_TEXT[opts.fault]}; ${opts.ha} detection ${timers.detectionMs / 1000} s (${timers.text})`,
     );
 
+    // The standby's bind, ready before the deadtime (the modes that bind with one ip -batch).
+    const bind = cluster === null && mode !== 'nova-arping' ? track(PreparedBatch.start(topo.ns.standby!)) : null;
     const abort = new AbortController();
     const capTimer = setTimeout(() => abort.abort(), Math.max(0, t0 + opts.maxWaitMs - monotonicMs()));
     const action: ActionResult = { boundAt: null, announcedAt: null, notes: [] };
@@ -206,7 +208,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         ? Promise.resolve() // the manager's processes do the work; the FIFO says when
         : sleep(t0 + opts.deadtimeMs - monotonicMs()).then(() => {
             takeoverAt = monotonicMs();
-            return runAction(mode, { topo, signal: abort.signal, hook }, action);
+            return runAction(mode, { topo, signal: abort.signal, hook, bind }, action);
           })
     )
       .then(() => {
@@ -244,6 +246,10 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     }
     abort.abort();
     await actionDone;
+    if (bind !== null) {
+      bind.kill(); // unused when the run ended before the deadtime
+      live.delete(bind);
+    }
     clearTimeout(capTimer);
     if (actionError !== null) throw actionError;
     const result = await p.stop();
@@ -273,6 +279,24 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       for (const b of sidecar.bursts) action.notes.push(`sidecar burst: ${burstText(b)}`);
       for (const e of sidecar.errors) action.notes.push(`sidecar error: ${e}`);
       if (opts.splitBrain === true) action.notes.push(...(await splitBrainNotes(sidecar, splitBrainShare(plan), t0Wall)));
+    }
+    // Diagnostics: every watched event and the per-address result, times relative to t0 (ms).
+    const trace = process.env.NOVA_GARP_LAB_TRACE;
+    if (trace !== undefined && trace !== '') {
+      const rel = (x: number | null): number | null => (x === null ? null : Math.round((x - t0) * 1000) / 1000);
+      await writeFile(
+        `${trace}.${mode}.json`,
+        JSON.stringify({
+          mode,
+          t0,
+          deadtimeMs: opts.deadtimeMs,
+          takeoverMs: takeoverAt === null ? null : takeoverAt - t0,
+          boundAtMs: rel(action.boundAt),
+          convergence: convergence.map((c) => ({ ...c, boundAt: rel(c.boundAt), convergedAt: rel(c.convergedAt) })),
+          bursts: sidecar?.bursts ?? [],
+          events: watched.events.map((e) => ({ ...e, t: rel(e.t) })),
+        }) + '\n',
+      );
     }
     const steadySent = Math.max(1, result.steadySent);
     return {
