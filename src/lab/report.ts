@@ -191,8 +191,8 @@ export function convergenceNotes(r: ModeRun): string[] {
     const c = gateways.convergenceS;
     const b = gateways.boundToPeerMs;
     out.push(
-      `gateways at their instances: updated ${c === null ? '-' : `t0+${fmtSeconds(c.median)} / ${fmtSeconds(c.p95)} / ${fmtSeconds(c.max)} s`}, ` +
-        `bound->instance ${b === null ? '-' : `${tailTriple(b, false)} ms`} (median / p95|p99 / max)` +
+      `gateways at their instances: updated ${c === null ? '-' : `t0+${fmtSeconds(c.median)} / ${fmtSeconds(c.p95)} / ${fmtSeconds(c.max)} s (median / p95 / max)`}, ` +
+        `bound->instance ${b === null ? '-' : `${tailTriple(b, false)} ms (median / p99 / max)`}` +
         (gateways.unconverged === 0 ? '' : `; NOT updated: ${gateways.unconverged} (${someOf(gateways.unconvergedAddresses)})`),
     );
   }
