@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,22 @@ async function watchPlan(topo: Topology, plan: AddressPlan): Promise<{ config: W
     sockets.push({ netnsPath: nsPath(topo.ns[role]!), role, kind: 'neigh' });
   }
   return { config: { sockets }, watched };
+}
+
+interface Schedstat {
+  runMs: number;
+  waitMs: number;
+}
+
+/** A thread's CPU time and run-queue wait so far (/proc/PID/schedstat, ns), or null. */
+function schedstat(pid: number | undefined): Schedstat | null {
+  if (pid === undefined) return null;
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return run === undefined || wait === undefined ? null : { runMs: run / 1e6, waitMs: wait / 1e6 };
+  } catch {
+    return null;
+  }
 }
 
 /** Processes that must not outlive the lab, even when it is killed (signals, process.exit). */
@@ -202,12 +219,16 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     let cutShort = false;
     let actionError: Error | null = null;
     let takeoverAt: number | null = null;
+    let sidecarSched: Schedstat | null = null;
+    let proberSched: Schedstat | null = null;
     const c = cluster;
     const actionDone = (
       c !== null
         ? Promise.resolve() // the manager's processes do the work; the FIFO says when
         : sleep(t0 + opts.deadtimeMs - monotonicMs()).then(() => {
             takeoverAt = monotonicMs();
+            sidecarSched = schedstat(sidecar?.child.pid);
+            proberSched = schedstat(p.pid);
             return runAction(mode, { topo, signal: abort.signal, hook, bind }, action);
           })
     )
@@ -244,6 +265,14 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       const stopped = c.primaryEvent('stopped', t0);
       if (stopped !== null) action.notes.push(`the primary's nova-network stop (addresses released) ended at t0+${((stopped.at - t0) / 1000).toFixed(3)} s`);
     }
+    // Who had the CPUs between the deadtime and the last address answering (/proc/PID/schedstat).
+    const cpu = (who: string, before: Schedstat | null, after: Schedstat | null): string | null =>
+      before === null || after === null ? null : `${who} ${(after.runMs - before.runMs).toFixed(1)} ms on a CPU, ${(after.waitMs - before.waitMs).toFixed(1)} ms runnable but waiting for one`;
+    const cpuNotes = [
+      cpu('sidecar main thread', sidecarSched as Schedstat | null, schedstat(sidecar?.child.pid)),
+      cpu('prober', proberSched as Schedstat | null, schedstat(p.pid)),
+    ].filter((x): x is string => x !== null);
+    if (cpuNotes.length > 0) action.notes.push(`from the deadtime to the last address answering: ${cpuNotes.join('; ')}`);
     abort.abort();
     await actionDone;
     if (bind !== null) {
