@@ -289,6 +289,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     watch = null;
     live.delete(w);
     const convergence = convergenceOf(watched.events, wp.watched, t0);
+    if (!w.realtime) action.notes.push('router watcher: no real-time priority (sched_setscheduler refused): its timestamps may be late on a busy machine');
     if (watched.overflows > 0 || watched.malformed > 0) {
       action.notes.push(`router watcher: ${watched.overflows} netlink overflow(s), ${watched.malformed} malformed message(s): updates may be missing`);
     }

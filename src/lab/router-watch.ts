@@ -254,6 +254,8 @@ export class RouterWatch {
   private err = '';
   private exited = false;
   private readonly waiters: Array<(line: Record<string, unknown> | null) => void> = [];
+  /** The watcher got real-time priority (SCHED_FIFO) for its reading thread. */
+  realtime = false;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.on('data', (d: Buffer) => {
@@ -284,6 +286,7 @@ export class RouterWatch {
     child.stdin.write(JSON.stringify(config) + '\n');
     const line = await ready;
     if (line?.type !== 'ready') throw new Error(`the router watcher did not start: ${w.err.trim()}`);
+    w.realtime = line.realtime === true;
     return w;
   }
 
