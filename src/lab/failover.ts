@@ -285,12 +285,17 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     prober = null;
     live.delete(p);
     const w = watch;
-    const watched = await w.stop();
+    // A failed watcher costs the router figures (null, and a note), not the run's probe figures.
+    const watched = await w.stop().catch((err: Error) => {
+      action.notes.push(`router watcher failed, no router figures: ${err.message}`);
+      return null;
+    });
+    w.kill();
     watch = null;
     live.delete(w);
-    const convergence = convergenceOf(watched.events, wp.watched, t0);
+    const convergence = watched === null ? undefined : convergenceOf(watched.events, wp.watched, t0);
     if (!w.realtime) action.notes.push('router watcher: no real-time priority (sched_setscheduler refused): its timestamps may be late on a busy machine');
-    if (watched.overflows > 0 || watched.malformed > 0) {
+    if (watched !== null && (watched.overflows > 0 || watched.malformed > 0)) {
       action.notes.push(`router watcher: ${watched.overflows} netlink overflow(s), ${watched.malformed} malformed message(s): updates may be missing`);
     }
     const outages = result.records.map((r) => outageOf(r, t0, result.stoppedAt, gapThresholdMs(intervalMs)));
@@ -322,9 +327,9 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
           deadtimeMs: opts.deadtimeMs,
           takeoverMs: takeoverAt === null ? null : takeoverAt - t0,
           boundAtMs: rel(action.boundAt),
-          convergence: convergence.map((c) => ({ ...c, boundAt: rel(c.boundAt), convergedAt: rel(c.convergedAt) })),
+          convergence: (convergence ?? []).map((c) => ({ ...c, boundAt: rel(c.boundAt), convergedAt: rel(c.convergedAt) })),
           bursts: sidecar?.bursts ?? [],
-          events: watched.events.map((e) => ({ ...e, t: rel(e.t) })),
+          events: (watched?.events ?? []).map((e) => ({ ...e, t: rel(e.t) })),
         }) + '\n',
       );
     }

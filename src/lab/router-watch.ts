@@ -268,7 +268,8 @@ export class RouterWatch {
       }
     });
     child.stderr.on('data', (d: Buffer) => (this.err += d.toString()));
-    child.on('exit', () => {
+    // 'close', not 'exit': the result line may still be in the pipe when the process has exited.
+    child.on('close', () => {
       this.exited = true;
       for (const w of this.waiters.splice(0)) w(null);
     });
