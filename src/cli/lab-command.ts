@@ -38,6 +38,12 @@ init_host order and announces them the way the mode does:
   nova-arping  nova's send_arp_for_ha: arping -U ADDR -A -I IF -c 3 after binding each address
   nova-garp    patches/nova_garp_hook.py tells a running 'nova-garp serve' in the standby
 
+Beside the probes (the user's view), a watcher follows the router's neighbour table, each
+instance's (for its gateway) and the standby's addresses over rtnetlink: the table and the JSON
+add when the router's entry for each address pointed at the standby (convergenceS, from t0) and
+how long after the standby bound it (boundToRouterMs: the announcer's own latency), and count the
+addresses the router never updated (unconverged).
+
 With --ha heartbeat|pacemaker|keepalived a real HA manager runs in both network host namespaces
 and decides when the standby starts nova-network (contrib/heartbeat/nova-network, or the OCF agent
 contrib/pacemaker/nova-network, driving the lab's nova-network stand-in); the JSON then reports

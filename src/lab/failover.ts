@@ -1,11 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { amqpUrls } from '../amqp/broker-url.js';
 import { publishOnce } from '../amqp/nova-bus.js';
-import { runAction, type ActionResult } from './actions.js';
-import { bindFloating, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, type AddressPlan } from './addressing.js';
+import { PreparedBatch, runAction, type ActionResult } from './actions.js';
+import { bindFloating, instanceRole, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, PUBLIC_IF, type AddressPlan } from './addressing.js';
 import { labExchange, ManagementLink, relayedDatabaseUrl, type LabBackends, type SidecarConfOptions } from './backends.js';
 import { compareTargets } from './inventory-check.js';
 import { spareFloatingIp } from './lab-database.js';
@@ -16,7 +17,8 @@ import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
 import { HookProcess, LabSidecar } from './sidecar.js';
 import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
-import { buildTopology, killPrimary, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
+import { buildTopology, killPrimary, linkMac, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
+import { convergenceOf, RouterWatch, type WatchConfig, type WatchedAddress } from './router-watch.js';
 
 /** One failover per mode, on a fresh topology, from warm-up to the last address coming back. */
 
@@ -60,6 +62,44 @@ function proberConfig(topo: Topology, plan: AddressPlan, intervalMs: number): Pr
   return { intervalMs, gapThresholdMs: gapThresholdMs(intervalMs), groups };
 }
 
+/**
+ * What the router watcher follows: the router's neighbour table (routing source IP, floating IPs),
+ * each instance's (its gateway: the router never sees it) and the standby's addresses; with the
+ * standby MAC each address must end up at. Reads the MACs from the standby.
+ */
+async function watchPlan(topo: Topology, plan: AddressPlan): Promise<{ config: WatchConfig; watched: WatchedAddress[] }> {
+  const standby = topo.ns.standby!;
+  const pubMac = await linkMac(standby, PUBLIC_IF);
+  const watched: WatchedAddress[] = [plan.routingSource, ...plan.floating].map((address) => ({ address, peer: 'router', standbyMac: pubMac }));
+  const sockets: WatchConfig['sockets'] = [
+    { netnsPath: nsPath(topo.ns.router!), role: 'router', kind: 'neigh' },
+    { netnsPath: nsPath(standby), role: 'standby', kind: 'addr' },
+  ];
+  for (const n of plan.networks) {
+    const role = instanceRole(n.index);
+    const mac = await linkMac(standby, n.bridge);
+    for (const address of n.gatewayV6 === null ? [n.gateway] : [n.gateway, n.gatewayV6]) watched.push({ address, peer: role, standbyMac: mac });
+    sockets.push({ netnsPath: nsPath(topo.ns[role]!), role, kind: 'neigh' });
+  }
+  return { config: { sockets }, watched };
+}
+
+interface Schedstat {
+  runMs: number;
+  waitMs: number;
+}
+
+/** A thread's CPU time and run-queue wait so far (/proc/PID/schedstat, ns), or null. */
+function schedstat(pid: number | undefined): Schedstat | null {
+  if (pid === undefined) return null;
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return run === undefined || wait === undefined ? null : { runMs: run / 1e6, waitMs: wait / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
 /** Processes that must not outlive the lab, even when it is killed (signals, process.exit). */
 const live = new Set<{ kill(): void }>();
 let exitHookInstalled = false;
@@ -86,6 +126,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
   let sidecar: LabSidecar | null = null;
   let hook: HookProcess | null = null;
   let prober: Prober | null = null;
+  let watch: RouterWatch | null = null;
   let mgmt: ManagementLink | null = null;
   let cluster: HaCluster | null = null;
   let haDir: string | null = null;
@@ -129,6 +170,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       cluster = await HaCluster.start(opts.ha as Exclude<HaName, 'simulated'>, topo, mode, haDir, opts.deadtimeMs, sidecar?.socketPath ?? null, (m) => progress(`${mode}: ${m}`));
     }
 
+    const wp = await watchPlan(topo, plan);
+    watch = track(await RouterWatch.start(wp.config));
     prober = track(await Prober.start(proberConfig(topo, plan, intervalMs)));
     const p = prober;
     // The router resolves every address now, for the first time: its entries start REACHABLE.
@@ -140,6 +183,8 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     await sleep(opts.settleMs);
 
     p.command('freeze');
+    // The watcher keeps events from now on (a moment before t0; the analysis cuts at t0).
+    watch.command(`since ${monotonicMs()}`);
     let t0: number;
     let t0Wall = Date.now();
     if (cluster === null) {
@@ -166,19 +211,25 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         : `${mode}: t0: ${FAULT_TEXT[opts.fault]}; ${opts.ha} detection ${timers.detectionMs / 1000} s (${timers.text})`,
     );
 
+    // The standby's bind, ready before the deadtime (the modes that bind with one ip -batch).
+    const bind = cluster === null && mode !== 'nova-arping' ? track(PreparedBatch.start(topo.ns.standby!)) : null;
     const abort = new AbortController();
     const capTimer = setTimeout(() => abort.abort(), Math.max(0, t0 + opts.maxWaitMs - monotonicMs()));
     const action: ActionResult = { boundAt: null, announcedAt: null, notes: [] };
     let cutShort = false;
     let actionError: Error | null = null;
     let takeoverAt: number | null = null;
+    let sidecarSched: Schedstat | null = null;
+    let proberSched: Schedstat | null = null;
     const c = cluster;
     const actionDone = (
       c !== null
         ? Promise.resolve() // the manager's processes do the work; the FIFO says when
         : sleep(t0 + opts.deadtimeMs - monotonicMs()).then(() => {
             takeoverAt = monotonicMs();
-            return runAction(mode, { topo, signal: abort.signal, hook }, action);
+            sidecarSched = schedstat(sidecar?.child.pid);
+            proberSched = schedstat(p.pid);
+            return runAction(mode, { topo, signal: abort.signal, hook, bind }, action);
           })
     )
       .then(() => {
@@ -214,13 +265,39 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       const stopped = c.primaryEvent('stopped', t0);
       if (stopped !== null) action.notes.push(`the primary's nova-network stop (addresses released) ended at t0+${((stopped.at - t0) / 1000).toFixed(3)} s`);
     }
+    // Who had the CPUs between the deadtime and the last address answering (/proc/PID/schedstat).
+    const cpu = (who: string, before: Schedstat | null, after: Schedstat | null): string | null =>
+      before === null || after === null ? null : `${who} ${(after.runMs - before.runMs).toFixed(1)} ms on a CPU, ${(after.waitMs - before.waitMs).toFixed(1)} ms runnable but waiting for one`;
+    const cpuNotes = [
+      cpu('sidecar main thread', sidecarSched as Schedstat | null, schedstat(sidecar?.child.pid)),
+      cpu('prober', proberSched as Schedstat | null, schedstat(p.pid)),
+    ].filter((x): x is string => x !== null);
+    if (cpuNotes.length > 0) action.notes.push(`from the deadtime to the last address answering: ${cpuNotes.join('; ')}`);
     abort.abort();
     await actionDone;
+    if (bind !== null) {
+      bind.kill(); // unused when the run ended before the deadtime
+      live.delete(bind);
+    }
     clearTimeout(capTimer);
     if (actionError !== null) throw actionError;
     const result = await p.stop();
     prober = null;
     live.delete(p);
+    const w = watch;
+    // A failed watcher costs the router figures (null, and a note), not the run's probe figures.
+    const watched = await w.stop().catch((err: Error) => {
+      action.notes.push(`router watcher failed, no router figures: ${err.message}`);
+      return null;
+    });
+    w.kill();
+    watch = null;
+    live.delete(w);
+    const convergence = watched === null ? undefined : convergenceOf(watched.events, wp.watched, t0);
+    if (!w.realtime) action.notes.push('router watcher: no real-time priority (sched_setscheduler refused): its timestamps may be late on a busy machine');
+    if (watched !== null && (watched.overflows > 0 || watched.malformed > 0)) {
+      action.notes.push(`router watcher: ${watched.overflows} netlink overflow(s), ${watched.malformed} malformed message(s): updates may be missing`);
+    }
     const outages = result.records.map((r) => outageOf(r, t0, result.stoppedAt, gapThresholdMs(intervalMs)));
     const back = outages.filter((o) => !o.capped).length;
     progress(`${mode}: ${back}/${total} back${allBack ? '' : ` (stopped at --max-wait ${opts.maxWaitMs / 1000} s)`}${cutShort ? `; ${mode} loop stopped before its end` : ''}`);
@@ -238,6 +315,24 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       for (const e of sidecar.errors) action.notes.push(`sidecar error: ${e}`);
       if (opts.splitBrain === true) action.notes.push(...(await splitBrainNotes(sidecar, splitBrainShare(plan), t0Wall)));
     }
+    // Diagnostics: every watched event and the per-address result, times relative to t0 (ms).
+    const trace = process.env.NOVA_GARP_LAB_TRACE;
+    if (trace !== undefined && trace !== '') {
+      const rel = (x: number | null): number | null => (x === null ? null : Math.round((x - t0) * 1000) / 1000);
+      await writeFile(
+        `${trace}.${mode}.json`,
+        JSON.stringify({
+          mode,
+          t0,
+          deadtimeMs: opts.deadtimeMs,
+          takeoverMs: takeoverAt === null ? null : takeoverAt - t0,
+          boundAtMs: rel(action.boundAt),
+          convergence: (convergence ?? []).map((c) => ({ ...c, boundAt: rel(c.boundAt), convergedAt: rel(c.convergedAt) })),
+          bursts: sidecar?.bursts ?? [],
+          events: (watched?.events ?? []).map((e) => ({ ...e, t: rel(e.t) })),
+        }) + '\n',
+      );
+    }
     const steadySent = Math.max(1, result.steadySent);
     return {
       mode,
@@ -250,6 +345,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       maxWaitMs: opts.maxWaitMs,
       t0,
       outages,
+      convergence,
       boundAtMs: action.boundAt === null ? null : action.boundAt - t0,
       announcedAtMs: action.announcedAt === null ? null : action.announcedAt - t0,
       cutShort,
@@ -262,6 +358,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     };
   } finally {
     prober?.kill();
+    watch?.kill();
     await hook?.stop().catch(() => undefined);
     await sidecar?.stop().catch(() => undefined);
     await cluster?.stop();

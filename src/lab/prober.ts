@@ -90,6 +90,11 @@ export class Prober {
     });
   }
 
+  /** The prober process (for /proc figures). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   command(cmd: string): void {
     if (!this.exited) this.child.stdin.write(cmd + '\n');
   }

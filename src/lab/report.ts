@@ -2,6 +2,7 @@ import type { Outage } from './outage.js';
 import { MODE_INFO, type ModeName } from './modes.js';
 import { FAULT_TEXT, type FaultName, type HaName } from './ha.js';
 import { figures, mapFigures, round3, type Figures } from './statistics.js';
+import { summarizeConvergence, type AddressConvergence, type ConvergenceSummary, type TailFigures } from './router-watch.js';
 
 /** A mode's measured result, its summary, the `--json` document and the text table. Pure. */
 
@@ -29,6 +30,12 @@ export interface ModeRun {
   /** Monotonic ms at which the primary's links were down. */
   t0: number;
   outages: Outage[];
+  /**
+   * Per watched address, from the router watcher: when the standby bound it and when its peer's
+   * neighbour entry (the router's; an instance's for a gateway) first pointed at the standby.
+   * Absent when the run had no watcher.
+   */
+  convergence?: AddressConvergence[];
   /** t0 → all addresses bound on the standby (the end of the `ip -batch` or of the serial loop). */
   boundAtMs: number | null;
   /** t0 → the mode's announcing step finished (hook answered, last arping exited). */
@@ -53,6 +60,18 @@ export interface ModeSummary {
   takeoverS: Figures | null;
   disconnectionS: Figures;
   overheadS: Figures;
+  /** At the router (routing source IP, floating IPs); null without a watcher. */
+  router: ConvergenceSummary | null;
+  /** At the instances (each VLAN's gateway); null without a watcher or without networks. */
+  gateways: ConvergenceSummary | null;
+}
+
+/** The watcher's figures split by peer: the router's addresses, and the gateways seen by the instances. */
+export function convergenceSummaries(run: ModeRun): { router: ConvergenceSummary | null; gateways: ConvergenceSummary | null } {
+  if (run.convergence === undefined) return { router: null, gateways: null };
+  const atRouter = run.convergence.filter((c) => c.peer === 'router');
+  const atInstances = run.convergence.filter((c) => c.peer !== 'router');
+  return { router: summarizeConvergence(atRouter, run.t0), gateways: atInstances.length === 0 ? null : summarizeConvergence(atInstances, run.t0) };
 }
 
 export function summarize(run: ModeRun): ModeSummary {
@@ -75,11 +94,31 @@ export function summarize(run: ModeRun): ModeSummary {
     takeoverS: run.takeoverMs === null ? null : mapFigures(figures([run.takeoverMs / 1000]), round3),
     disconnectionS: mapFigures(disconnection, round3),
     overheadS: mapFigures(figures(run.outages.map((o) => o.disconnectionMs / 1000 - takeoverS)), round3),
+    ...convergenceSummaries(run),
   };
 }
 
+export interface ModeJson {
+  mode: ModeName;
+  ha: HaName;
+  fault: FaultName;
+  deadtimeS: number;
+  detectionS: number;
+  addresses: number;
+  probeIntervalMs: number;
+  capped: boolean;
+  takeoverS: Figures | null;
+  disconnectionS: Figures;
+  overheadS: Figures;
+  convergenceS: Figures | null;
+  boundToRouterMs: TailFigures | null;
+  unconverged: number | null;
+  unconvergedAddresses: string[];
+  gateways: { convergenceS: Figures | null; boundToInstanceMs: TailFigures | null; unconverged: number; unconvergedAddresses: string[] } | null;
+}
+
 /** The `--json` document, exactly as documented (no extra keys: scripts compare it). */
-export function labJson(summaries: ModeSummary[]): { modes: Array<Omit<ModeSummary, 'takeoverS'> & { takeoverS: Figures | null }> } {
+export function labJson(summaries: ModeSummary[]): { modes: ModeJson[] } {
   return {
     modes: summaries.map((s) => ({
       mode: s.mode,
@@ -93,6 +132,14 @@ export function labJson(summaries: ModeSummary[]): { modes: Array<Omit<ModeSumma
       takeoverS: s.takeoverS === null ? null : { median: s.takeoverS.median, p95: s.takeoverS.p95, max: s.takeoverS.max },
       disconnectionS: { median: s.disconnectionS.median, p95: s.disconnectionS.p95, max: s.disconnectionS.max },
       overheadS: { median: s.overheadS.median, p95: s.overheadS.p95, max: s.overheadS.max },
+      convergenceS: s.router?.convergenceS ?? null,
+      boundToRouterMs: s.router?.boundToPeerMs ?? null,
+      unconverged: s.router?.unconverged ?? null,
+      unconvergedAddresses: s.router?.unconvergedAddresses ?? [],
+      gateways:
+        s.gateways === null
+          ? null
+          : { convergenceS: s.gateways.convergenceS, boundToInstanceMs: s.gateways.boundToPeerMs, unconverged: s.gateways.unconverged, unconvergedAddresses: s.gateways.unconvergedAddresses },
     })),
   };
 }
@@ -114,6 +161,42 @@ export function overheadSplit(run: ModeRun): { beforeT0: Figures; afterDeadtime:
 export function fmtSeconds(x: number): string {
   if (!Number.isFinite(x)) return '-';
   return Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3);
+}
+
+function fmtMs(x: number): string {
+  return Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1)) : '-';
+}
+
+function tailTriple(f: TailFigures, lowerBound: boolean): string {
+  return `${fmtMs(f.median)} / ${fmtMs(f.p99)} / ${lowerBound ? '>=' : ''}${fmtMs(f.max)}`;
+}
+
+/** At most `n` addresses, then how many more. */
+function someOf(list: readonly string[], n = 10): string {
+  return list.length <= n ? list.join(', ') : `${list.slice(0, n).join(', ')} and ${list.length - n} more`;
+}
+
+/** The watcher's facts for the notes: who was never updated, and the gateways as the instances saw them. */
+export function convergenceNotes(r: ModeRun): string[] {
+  const { router, gateways } = convergenceSummaries(r);
+  const out: string[] = [];
+  if (router !== null) {
+    out.push(
+      router.unconverged === 0
+        ? `router updated for all ${router.addresses} of its addresses`
+        : `router NOT updated for ${router.unconverged} of ${router.addresses} addresses within the run (${router.neverBound} never bound): ${someOf(router.unconvergedAddresses)}`,
+    );
+  }
+  if (gateways !== null) {
+    const c = gateways.convergenceS;
+    const b = gateways.boundToPeerMs;
+    out.push(
+      `gateways at their instances: updated ${c === null ? '-' : `t0+${fmtSeconds(c.median)} / ${fmtSeconds(c.p95)} / ${fmtSeconds(c.max)} s (median / p95 / max)`}, ` +
+        `bound->instance ${b === null ? '-' : `${tailTriple(b, false)} ms (median / p99 / max)`}` +
+        (gateways.unconverged === 0 ? '' : `; NOT updated: ${gateways.unconverged} (${someOf(gateways.unconvergedAddresses)})`),
+    );
+  }
+  return out;
 }
 
 function triple(f: Figures, capped: boolean): string {
@@ -152,6 +235,8 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     'probe ms',
     'disconnection s (median / p95 / max)',
     'overhead s (median / p95 / max)',
+    'router updated s (median / p95 / max)',
+    'bound->router ms (median / p99 / max)',
     'original (deadtime 2-4 s)',
   ];
   // With a real manager the takeover is measured: it gets a column, after the deadtime.
@@ -165,6 +250,8 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     String(s.probeIntervalMs),
     triple(s.disconnectionS, s.capped),
     triple(s.overheadS, s.capped),
+    s.router?.convergenceS == null ? '-' : triple(s.router.convergenceS, s.router.unconverged > 0),
+    s.router?.boundToPeerMs == null ? '-' : tailTriple(s.router.boundToPeerMs, s.router.unconverged > 0),
     MODE_INFO[s.mode].original,
   ]);
   const v6 = ctx.ipv6 ? ' + IPv6 gateways' : '';
@@ -179,6 +266,9 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
     'disconnection: last echo reply before the primary died (t0) to the first reply after, per address;',
     'overhead: disconnection minus the takeover (t0 to nova-network starting on the standby; with --ha simulated, the deadtime).',
     'Resolution: +- one probe interval at each end.',
+    "router updated: t0 to the router's neighbour entry for the address pointing at the standby's MAC (rtnetlink, the router's namespace);",
+    'bound->router: the standby bound the address (its RTM_NEWADDR) to that update: the announcer\'s own latency, no probe in it.',
+    "'>=': some addresses were never updated within the run (listed below); the figures cover the updated ones.",
   ];
   if (summaries.some((s) => s.capped)) {
     lines.push(`(capped): the run stopped at --max-wait ${fmtSeconds(ctx.maxWaitMs / 1000)} s with addresses still dark; '>=' marks lower bounds.`);
@@ -197,6 +287,7 @@ export function renderReport(runs: ModeRun[], ctx: TableContext): string {
         ? null
         : `last reply ${split.beforeT0.median >= 0 ? `${split.beforeT0.median.toFixed(0)} ms before` : `${(-split.beforeT0.median).toFixed(0)} ms after`} t0 (median), ` +
           `first reply t0+${r.ha === 'simulated' ? 'deadtime' : 'takeover'}+${split.afterDeadtime.median.toFixed(0)} ms (median) / +${split.afterDeadtime.max.toFixed(0)} ms (max)`,
+      ...convergenceNotes(r),
       `prober ${Math.round(r.prober.rate)} probes/s, worst lateness ${r.prober.maxLateMs.toFixed(1)} ms, loss before t0 ${r.prober.preLossPct.toFixed(2)} %`,
       ...r.notes,
     ].filter((x): x is string => x !== null);

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,6 +18,11 @@ interface Figures {
   p95: number;
   max: number;
 }
+interface TailFigures {
+  median: number;
+  p99: number;
+  max: number;
+}
 interface ModeJson {
   mode: string;
   deadtimeS: number;
@@ -23,6 +31,11 @@ interface ModeJson {
   capped: boolean;
   disconnectionS: Figures;
   overheadS: Figures;
+  convergenceS: Figures | null;
+  boundToRouterMs: TailFigures | null;
+  unconverged: number | null;
+  unconvergedAddresses: string[];
+  gateways: { convergenceS: Figures | null; boundToInstanceMs: TailFigures | null; unconverged: number; unconvergedAddresses: string[] } | null;
 }
 
 describe.runIf(enabled)('nova-garp lab', () => {
@@ -30,7 +43,10 @@ describe.runIf(enabled)('nova-garp lab', () => {
     'reproduces the stale-cache outage without announcements and removes it with the hook and the sidecar',
     async () => {
       // none lasts the router's reachable time (15–45 s, random per run) + 5 s delay + 3 s of probes.
-      const r = await runCli(null, ['lab', '--modes', 'none,nova-garp', '--floating-ips', '5', '--json'], { timeoutMs: 170_000 });
+      // The trace gives the per-address timeline behind the router figures.
+      const traceDir = mkdtempSync(join(tmpdir(), 'nova-garp-lab-trace-'));
+      const trace = join(traceDir, 'run');
+      const r = await runCli(null, ['lab', '--modes', 'none,nova-garp', '--floating-ips', '5', '--json'], { timeoutMs: 170_000, env: { NOVA_GARP_LAB_TRACE: trace } });
       const prefix = /namespace prefix (nglab-[0-9a-f]+-)/.exec(r.stderr)?.[1];
       expect(prefix, r.stderr).toBeDefined();
       expect(listNamespaces(prefix!)).toEqual([]);
@@ -47,6 +63,32 @@ describe.runIf(enabled)('nova-garp lab', () => {
       // + 5 s). How small the overhead is, is what the lab reports (docs/lab.md has measured figures).
       expect(garp.overheadS.max, r.stderr).toBeLessThan(10);
       expect(garp.disconnectionS.median).toBeGreaterThanOrEqual(2);
+      // Measured at the router: every mode converged (none too, once its caches expired), never
+      // before the standby took over, and for nova-garp within a second of binding. The router
+      // holds the routing source IP and the 5 floating IPs; each instance its gateway.
+      for (const m of out.modes) {
+        expect(m.unconverged, `${m.mode}: ${m.unconvergedAddresses.join(', ')}`).toBe(0);
+        expect(m.convergenceS!.median).toBeGreaterThanOrEqual(m.deadtimeS);
+        expect(m.convergenceS!.max).toBeLessThanOrEqual(m.disconnectionS.max);
+        expect(m.boundToRouterMs!.median).toBeGreaterThan(0);
+        expect(m.gateways).toMatchObject({ unconverged: 0, unconvergedAddresses: [] });
+        expect(m.gateways!.convergenceS!.median).toBeGreaterThanOrEqual(m.deadtimeS);
+      }
+      expect(none.convergenceS!.median).toBeGreaterThan(10);
+      expect(garp.boundToRouterMs!.max, r.stderr).toBeLessThan(1000);
+      expect(garp.gateways!.boundToInstanceMs!.max, r.stderr).toBeLessThan(1000);
+      // Every floating IP and the routing source IP: bound on the standby after the deadtime, then
+      // the router's entry moved, so each has its bound->router figure (none of them left out).
+      const t = JSON.parse(readFileSync(`${trace}.nova-garp.json`, 'utf8')) as { convergence: Array<{ address: string; peer: string; boundAt: number | null; convergedAt: number | null }> };
+      rmSync(traceDir, { recursive: true, force: true });
+      const atRouter = t.convergence.filter((c) => c.peer === 'router');
+      expect(atRouter.map((c) => c.address)).toEqual(['172.20.0.2', '172.20.1.1', '172.20.1.2', '172.20.1.3', '172.20.1.4', '172.20.1.5']);
+      for (const c of atRouter) {
+        // Node timers may fire up to 1 ms early: the deadtime, give or take that.
+        expect(c.boundAt, c.address).toBeGreaterThanOrEqual(1995);
+        expect(c.convergedAt!, c.address).toBeGreaterThan(c.boundAt!);
+      }
+      expect(t.convergence.filter((c) => c.peer !== 'router').map((c) => c.peer)).toEqual(['inst0', 'inst1']);
     },
     180_000,
   );

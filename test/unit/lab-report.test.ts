@@ -48,6 +48,9 @@ describe('lab result shaping', () => {
       takeoverS: { median: 2, p95: 2, max: 2 },
       disconnectionS: { median: 2.04, p95: 2.058, max: 2.06 },
       overheadS: { median: 0.04, p95: 0.058, max: 0.06 },
+      // No router watcher in this run.
+      router: null,
+      gateways: null,
     });
   });
 
@@ -67,7 +70,24 @@ describe('lab result shaping', () => {
   it('prints exactly the documented JSON keys', () => {
     const doc = labJson([summarize(run('none', [outage('a', 31_000)]))]);
     expect(Object.keys(doc)).toEqual(['modes']);
-    expect(Object.keys(doc.modes[0]!)).toEqual(['mode', 'ha', 'fault', 'deadtimeS', 'detectionS', 'addresses', 'probeIntervalMs', 'capped', 'takeoverS', 'disconnectionS', 'overheadS']);
+    expect(Object.keys(doc.modes[0]!)).toEqual([
+      'mode',
+      'ha',
+      'fault',
+      'deadtimeS',
+      'detectionS',
+      'addresses',
+      'probeIntervalMs',
+      'capped',
+      'takeoverS',
+      'disconnectionS',
+      'overheadS',
+      'convergenceS',
+      'boundToRouterMs',
+      'unconverged',
+      'unconvergedAddresses',
+      'gateways',
+    ]);
     expect(Object.keys(doc.modes[0]!.disconnectionS)).toEqual(['median', 'p95', 'max']);
     expect(Object.keys(doc.modes[0]!.overheadS)).toEqual(['median', 'p95', 'max']);
   });
@@ -79,7 +99,8 @@ describe('lab result shaping', () => {
       ipv6: false,
       maxWaitMs: 75_000,
     });
-    expect(text).toMatch(/none\s+2\.000\s+1\s+20\s+31\.0 \/ 31\.0 \/ 31\.0\s+29\.0 \/ 29\.0 \/ 29\.0\s+24–47 s/);
+    // No router watcher in these runs: its two columns say '-'.
+    expect(text).toMatch(/none\s+2\.000\s+1\s+20\s+31\.0 \/ 31\.0 \/ 31\.0\s+29\.0 \/ 29\.0 \/ 29\.0\s+-\s+-\s+24–47 s/);
     expect(text).toMatch(/nova-arping \(capped\).*>=75\.0/);
     expect(text).toMatch(/--max-wait 75\.0 s/);
     expect(text).toMatch(/1 address\(es\) still dark at the cap/);
