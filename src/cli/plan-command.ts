@@ -7,9 +7,9 @@ import { DEFAULT_DB_TIMEOUT_MS, loadInventory } from '../inventory/load-inventor
 import type { Target } from '../inventory/target.js';
 import { boundAddresses, readInterfaces } from '../link/interfaces.js';
 import { parseDatabaseUrl } from '../nova/database-url.js';
-import { placeRoutingSource } from '../nova/derive-targets.js';
+import { placeRoutingSource } from '../inventory/derive-targets.js';
 import { isConfigError, loadSettings, overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS, type NovaSettings } from '../nova/settings.js';
-import { DEFAULT_STATE_DIR } from '../state/snapshot.js';
+import { DEFAULT_STATE_DIR } from '../inventory/snapshot.js';
 
 const HELP = `Usage: nova-garp plan [options]
 

@@ -6,7 +6,7 @@ import { choiceOption, flagOrEnv, intOption, parseCommandArgs } from './args.js'
 import { checkDirectory, checkFile, checkListen, DB_TIMEOUT_MAX_MS, DB_TIMEOUT_MIN_MS } from './flag-checks.js';
 import { SCHEDULE_HELP, SCHEDULE_OPTIONS, scheduleFromFlags, type ScheduleValues } from './schedule-options.js';
 import { SETTINGS_HELP, SETTINGS_OPTIONS, loadSettings, overridesFromFlags, type NovaSettings } from '../nova/settings.js';
-import { DEFAULT_STATE_DIR } from '../state/snapshot.js';
+import { DEFAULT_STATE_DIR } from '../inventory/snapshot.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
 import { socketPathProblem } from '../sidecar/control-client.js';
 import { Sidecar } from '../sidecar/sidecar.js';

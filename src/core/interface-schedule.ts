@@ -1,6 +1,6 @@
 import { parseMac } from '../frames/mac.js';
-import { passKinds, type FrameKind, type PlannedFrame, type ScheduleOptions } from '../engine/schedule.js';
-import { TokenBucket } from '../engine/token-bucket.js';
+import { passKinds, type FrameKind, type PlannedFrame, type ScheduleOptions } from '../schedule/schedule.js';
+import { TokenBucket } from '../schedule/token-bucket.js';
 import { parseIp, type ParsedIp } from '../net/ip-address.js';
 import { unboundReasonIn } from '../targets/link-check.js';
 import type { Target } from '../targets/target.js';

@@ -1,5 +1,5 @@
-import type { FrameContext } from '../engine/frame-factory.js';
-import type { PlannedFrame } from '../engine/schedule.js';
+import type { FrameContext } from '../sender/frame-factory.js';
+import type { PlannedFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';
 import type { LinkLookup } from '../targets/link-check.js';
 

@@ -3,7 +3,7 @@ import { validInterfaceName } from '../net/interface-name.js';
 import { checkTarget } from '../targets/announceable.js';
 import { floatingInterface, type FloatingInterfaceRule } from '../targets/floating-interface.js';
 import type { SkippedRow, Target, TargetKind } from '../targets/target.js';
-import type { NetworkRow, NovaRows } from './inventory-reader.js';
+import type { NetworkRow, NovaRows } from '../nova/inventory-reader.js';
 
 /**
  * Pure: nova.conf values + nova rows → the addresses this host owns (design.md §3). Every value is

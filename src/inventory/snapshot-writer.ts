@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Inventory } from '../targets/target.js';
-import { writeSnapshot } from '../state/snapshot.js';
+import { writeSnapshot } from './snapshot.js';
 
 /**
  * Writes the desired state to the snapshot, one write at a time and always the latest: requests

@@ -1,6 +1,6 @@
 import koffi from 'koffi';
 import { constants } from 'node:os';
-import { errnoName, PacketSocketError } from './packet-socket.js';
+import { errnoName, PacketSocketError } from '../sender/packet-socket.js';
 
 /**
  * A non-blocking AF_PACKET socket that receives the ARP frames of one interface (ETH_P_ARP only,

@@ -1,6 +1,6 @@
 import koffi from 'koffi';
 import { constants } from 'node:os';
-import { errnoName } from './packet-socket.js';
+import { errnoName } from '../sender/packet-socket.js';
 import { dumpRequest, parseNetlink, RTM_GETADDR, RTM_GETLINK, type RtMessage } from './rtnetlink.js';
 
 /**

@@ -6,7 +6,7 @@ import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfa
 import { unboundReason } from '../targets/link-check.js';
 import { InterfaceSender, type SendReport } from './interface-sender.js';
 import type { FrameContext } from './frame-factory.js';
-import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
+import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from '../schedule/schedule.js';
 
 export interface AnnounceJob {
   ifname: string;

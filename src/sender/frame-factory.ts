@@ -1,7 +1,7 @@
 import { writeArpFrame, garpRequestFields, garpReplyFields, directedRequestFields, ARP_FRAME_LENGTH } from '../frames/arp-frame.js';
 import { writeNeighborAdvert, NA_FRAME_LENGTH } from '../frames/neighbor-advert.js';
-import { SLOT_SIZE, type FrameBatch } from '../link/packet-socket.js';
-import type { FrameKind, PlannedFrame } from './schedule.js';
+import { SLOT_SIZE, type FrameBatch } from './packet-socket.js';
+import type { FrameKind, PlannedFrame } from '../schedule/schedule.js';
 
 export interface FrameContext {
   mac: Uint8Array;

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { FrameBatch, PacketSocket, SEND_CHUNK, errnoName, isTransient } from '../link/packet-socket.js';
-import { TokenBucket } from './token-bucket.js';
+import { FrameBatch, PacketSocket, SEND_CHUNK, errnoName, isTransient } from './packet-socket.js';
+import { TokenBucket } from '../schedule/token-bucket.js';
 import { arpTemplates, writeFrames, type FrameContext } from './frame-factory.js';
-import type { PlannedFrame } from './schedule.js';
+import type { PlannedFrame } from '../schedule/schedule.js';
 
 /** How long a round keeps retrying a full queue (ENOBUFS/EAGAIN) before giving up on its rest. */
 const TRANSIENT_RETRY_BUDGET_MS = 2000;

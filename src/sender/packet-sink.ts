@@ -1,6 +1,6 @@
 import type { FrameContext } from './frame-factory.js';
 import { InterfaceSender } from './interface-sender.js';
-import type { PlannedFrame } from './schedule.js';
+import type { PlannedFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';
 import type { FrameSink, SliceResult } from '../core/ports.js';
 

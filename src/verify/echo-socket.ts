@@ -1,6 +1,6 @@
 import koffi from 'koffi';
 import { constants } from 'node:os';
-import { errnoName } from '../link/packet-socket.js';
+import { errnoName } from '../sender/packet-socket.js';
 import { internetChecksum } from '../frames/internet-checksum.js';
 
 /**

@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { seedNova, type SeedSummary } from '../../src/nova/seed.js';
+import { seedNova, type SeedSummary } from '../../tools/seed/seed.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

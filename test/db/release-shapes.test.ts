@@ -10,7 +10,7 @@ import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { readNovaRows } from '../../src/nova/inventory-reader.js';
 import { networkRow } from '../../src/nova/network-row.js';
 import { detectSchema } from '../../src/nova/schema-shape.js';
-import { seedNova } from '../../src/nova/seed.js';
+import { seedNova } from '../../tools/seed/seed.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

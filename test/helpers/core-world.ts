@@ -1,10 +1,10 @@
 import pino from 'pino';
 import type { Clock, FrameSink, ObservedLinks, SliceResult } from '../../src/core/ports.js';
-import type { FrameContext } from '../../src/engine/frame-factory.js';
-import type { FrameKind, PlannedFrame, ScheduleOptions } from '../../src/engine/schedule.js';
+import type { FrameContext } from '../../src/sender/frame-factory.js';
+import type { FrameKind, PlannedFrame, ScheduleOptions } from '../../src/schedule/schedule.js';
 import type { LinkAddress, LinkInfo } from '../../src/link/interfaces.js';
 import type { DbInventory } from '../../src/inventory/load-inventory.js';
-import { deriveTargets } from '../../src/nova/derive-targets.js';
+import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import type { NovaSettings } from '../../src/nova/settings.js';
 import { parseIp } from '../../src/net/ip-address.js';
 import { SidecarCore } from '../../src/sidecar/sidecar-core.js';

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { createPair, type Pair } from './pair.js';
 import { BIN } from './cli.js';
 import { TcpRelay } from './tcp-relay.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 
 /**
  * A sender namespace running a real `nova-garp serve`, a router namespace as the judge, and a

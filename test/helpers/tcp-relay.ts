@@ -1,1 +1,1 @@
-export { TcpRelay } from '../../src/netns/tcp-relay.js';
+export { TcpRelay } from '../../tools/netns/tcp-relay.js';

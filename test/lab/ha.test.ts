@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { BIN, runCli } from '../helpers/cli.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
-import { missingHaTools } from '../../src/lab/ha.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
+import { missingHaTools } from '../../tools/lab/ha.js';
 
 /**
  * The failover lab driven by a real HA manager: keepalived (VRRPv3 on the lab switch), the

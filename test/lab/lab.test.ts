@@ -4,7 +4,7 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, missingMysql, stopTestServer } from '../helpers/mysql.js';
 import { broker, missingBroker, stopTestBroker } from '../helpers/rabbitmq.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
 
 const enabled = requirement('failover lab', missingRoot());
 const withBackends = enabled && requirement('failover lab with --db and --amqp', (await missingMysql()) ?? (await missingBroker()));

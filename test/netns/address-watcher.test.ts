@@ -5,8 +5,8 @@ import { enterNetns } from '../helpers/enter-netns.js';
 import { AddressWatcher, type BoundEvent } from '../../src/link/address-watcher.js';
 import { NetlinkListener } from '../../src/link/netlink-socket.js';
 import { readLinksSync } from '../../src/link/read-links.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { run } from '../../src/netns/shell.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { run } from '../../src/shell.js';
 
 const enabled = requirement('address watcher tests', missingRoot());
 

@@ -4,10 +4,10 @@ import { createInterface } from 'node:readline';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, neighbourMac, staleEntry, OLD_MAC, type Pair } from '../helpers/pair.js';
 import { runCli } from '../helpers/cli.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { classifyArp, parseArpFrame } from '../../src/frames/arp-frame.js';
 import { parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
 
 const enabled = requirement('announce namespace tests', missingRoot());
 

@@ -3,7 +3,7 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { enterNetns } from '../helpers/enter-netns.js';
 import { readInterfaces, type LinkInfo } from '../../src/link/interfaces.js';
 import { readLinks, readLinksSync } from '../../src/link/read-links.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
 
 const enabled = requirement('netlink link dump tests', missingRoot());
 

@@ -5,7 +5,7 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { broker, connect, missingBroker, stopTestBroker, uniqueExchange } from '../helpers/rabbitmq.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { writeFile } from 'node:fs/promises';

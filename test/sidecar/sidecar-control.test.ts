@@ -5,10 +5,10 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { callHook as pythonHook } from '../helpers/hook.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
-import { writeSnapshot } from '../../src/state/snapshot.js';
+import { writeSnapshot } from '../../src/inventory/snapshot.js';
 import { MAX_BODY_BYTES } from '../../src/sidecar/control-server.js';
 
 const enabled = requirement('sidecar control-socket tests', missingRoot());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { boundAddresses, parseIpAddrJson } from '../../src/link/interfaces.js';
-import { unboundReason } from '../../src/engine/announcer.js';
+import { unboundReason } from '../../src/sender/announcer.js';
 
 // Shape of iproute2 6.1 `ip -j addr show` output.
 const SAMPLE = JSON.stringify([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bindAll, floatingIp, makePlan, planInventory, planTargets, probeGroups, PUBLIC_IF } from '../../src/lab/addressing.js';
-import { parseSnapshot, serializeSnapshot } from '../../src/state/snapshot.js';
+import { bindAll, floatingIp, makePlan, planInventory, planTargets, probeGroups, PUBLIC_IF } from '../../tools/lab/addressing.js';
+import { parseSnapshot, serializeSnapshot } from '../../src/inventory/snapshot.js';
 
 describe('lab address plan', () => {
   it('numbers floating IPs 250 per /24 without .0 or broadcast', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { makePlan, NOVA_HOST, planTargets, ROUTING_SOURCE_IP, PUBLIC_IF } from '../../src/lab/addressing.js';
-import { labExchange, labNovaConf, managementPlan, relayedDatabaseUrl } from '../../src/lab/backends.js';
-import { compareTargets, targetKey } from '../../src/lab/inventory-check.js';
-import { labRows, OTHER_HOST, selectHostRows, spareFloatingIp } from '../../src/lab/lab-database.js';
+import { makePlan, NOVA_HOST, planTargets, ROUTING_SOURCE_IP, PUBLIC_IF } from '../../tools/lab/addressing.js';
+import { labExchange, labNovaConf, managementPlan, relayedDatabaseUrl } from '../../tools/lab/backends.js';
+import { compareTargets, targetKey } from '../../tools/lab/inventory-check.js';
+import { labRows, OTHER_HOST, selectHostRows, spareFloatingIp } from '../../tools/lab/lab-database.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { deriveTargets } from '../../src/nova/derive-targets.js';
+import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import { parseNovaConf } from '../../src/nova/nova-conf.js';
 import { resolveSettings } from '../../src/nova/settings.js';
 

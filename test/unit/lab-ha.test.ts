@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cibXml, corosyncConf, haTimers } from '../../src/lab/ha.js';
-import { standinScript } from '../../src/lab/standin.js';
-import { makePlan } from '../../src/lab/addressing.js';
+import { cibXml, corosyncConf, haTimers } from '../../tools/lab/ha.js';
+import { standinScript } from '../../tools/lab/standin.js';
+import { makePlan } from '../../tools/lab/addressing.js';
 
 const tools = { ip: '/sbin/ip', arping: '/usr/bin/arping', python3: '/usr/bin/python3' };
 const setup = (mode: Parameters<typeof standinScript>[0]['mode']): Parameters<typeof standinScript>[0] => ({

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../src/inventory/target.js';
-import { parseSnapshot, readSnapshot, serializeSnapshot, SnapshotError, snapshotPath, writeSnapshot } from '../../src/state/snapshot.js';
+import { parseSnapshot, readSnapshot, serializeSnapshot, SnapshotError, snapshotPath, writeSnapshot } from '../../src/inventory/snapshot.js';
 
 const inventory: Inventory = {
   host: 'net-a',

@@ -1,12 +1,12 @@
 import mysql from 'mysql2/promise';
-import type { Command } from './command.js';
-import { intOption, parseCommandArgs, printJson } from './args.js';
-import { EXIT, UsageError } from './exit-codes.js';
+import type { Command } from '../../src/cli/command.js';
+import { intOption, parseCommandArgs, printJson } from '../../src/cli/args.js';
+import { EXIT, UsageError } from '../../src/cli/exit-codes.js';
 import { ALL_SHAPES, isAnyShape, migrateToShape, SHAPE_RELEASES, SHAPE_VERSION, type AnyShape } from '../../migrations/index.js';
-import { describeDbError, mysql2Options, openNovaDb, type NovaDb } from '../nova/db-connection.js';
-import { parseDatabaseUrl, type DatabaseUrl } from '../nova/database-url.js';
-import { detectSchema } from '../nova/schema-shape.js';
-import { seedNova, SeedError } from '../nova/seed.js';
+import { describeDbError, mysql2Options, openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
+import { parseDatabaseUrl, type DatabaseUrl } from '../../src/nova/database-url.js';
+import { detectSchema } from '../../src/nova/schema-shape.js';
+import { seedNova, SeedError } from '../seed/seed.js';
 
 const HELP = `Usage: nova-garp db <migrate|seed|schema> [options]
 

@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Command } from './command.js';
-import { EXIT, UsageError } from './exit-codes.js';
-import { intOption, numberOption, parseCommandArgs, printJson } from './args.js';
+import type { Command } from '../../src/cli/command.js';
+import { EXIT, UsageError } from '../../src/cli/exit-codes.js';
+import { intOption, numberOption, parseCommandArgs, printJson } from '../../src/cli/args.js';
 import { uniqueTag } from '../netns/namespaces.js';
 import { MAX_FLOATING_IPS, MAX_NETWORKS } from '../lab/addressing.js';
 import { MODES, parseModes } from '../lab/modes.js';
@@ -18,10 +18,10 @@ import { isShape, MigrationError, SHAPES } from '../../migrations/index.js';
 import { makePlan } from '../lab/addressing.js';
 import { NO_BACKENDS, type LabBackends } from '../lab/backends.js';
 import { LabDatabaseError, writeLabDatabase } from '../lab/lab-database.js';
-import { parseDatabaseUrl } from '../nova/database-url.js';
-import { describeDbError } from '../nova/db-connection.js';
-import { parseTransportUrl, redactTransportUrl } from '../nova/transport-url.js';
-import { amqpUrls } from '../amqp/broker-url.js';
+import { parseDatabaseUrl } from '../../src/nova/database-url.js';
+import { describeDbError } from '../../src/nova/db-connection.js';
+import { parseTransportUrl, redactTransportUrl } from '../../src/nova/transport-url.js';
+import { amqpUrls } from '../../src/amqp/broker-url.js';
 import amqp from 'amqplib';
 
 const HELP = `Usage: nova-garp lab [options]

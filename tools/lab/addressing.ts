@@ -1,5 +1,5 @@
-import type { Inventory, Target } from '../inventory/target.js';
-import { canonicalIp } from '../net/ip-address.js';
+import type { Inventory, Target } from '../../src/inventory/target.js';
+import { canonicalIp } from '../../src/net/ip-address.js';
 
 /**
  * The lab's address plan: which address lives where, on both network hosts. Pure, so the plan a

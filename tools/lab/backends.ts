@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { TcpRelay, type Endpoint } from '../netns/tcp-relay.js';
-import { run } from '../netns/shell.js';
-import type { DatabaseUrl } from '../nova/database-url.js';
-import type { RabbitSettings } from '../nova/transport-url.js';
+import { run } from '../../src/shell.js';
+import type { DatabaseUrl } from '../../src/nova/database-url.js';
+import type { RabbitSettings } from '../../src/nova/transport-url.js';
 import { NOVA_HOST, PUBLIC_IF, ROUTING_SOURCE_IP } from './addressing.js';
 
 /**

@@ -1,4 +1,4 @@
-import { internetChecksum } from '../frames/internet-checksum.js';
+import { internetChecksum } from '../../src/frames/internet-checksum.js';
 
 /**
  * ICMP echo messages as the prober's raw sockets send and receive them. Pure.

@@ -1,7 +1,7 @@
 import koffi from 'koffi';
 import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import { errnoName } from '../link/packet-socket.js';
+import { errnoName } from '../../src/sender/packet-socket.js';
 
 /**
  * Raw ICMP sockets for the lab's prober, opened inside other network namespaces with setns(2) on

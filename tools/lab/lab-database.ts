@@ -1,9 +1,9 @@
-import { networkRow } from '../nova/network-row.js';
+import { networkRow } from '../../src/nova/network-row.js';
 import mysql from 'mysql2/promise';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
-import { mysql2Options, openNovaDb } from '../nova/db-connection.js';
-import type { DatabaseUrl } from '../nova/database-url.js';
-import type { NovaDatabase } from '../nova/nova-tables.js';
+import { mysql2Options, openNovaDb } from '../../src/nova/db-connection.js';
+import type { DatabaseUrl } from '../../src/nova/database-url.js';
+import type { NovaDatabase } from '../../src/nova/nova-tables.js';
 import { NOVA_HOST, type AddressPlan } from './addressing.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readSync, writeSync } from 'node:fs';
-import { parseIp } from '../net/ip-address.js';
+import { parseIp } from '../../src/net/ip-address.js';
 import { echoReplyId, echoRequest } from './icmp-echo.js';
 import { IcmpSocket, inNetns, Poller, RECV_BATCH, ReceiveVector, SendVector } from './icmp-socket.js';
 import type { ProbeRecord } from './outage.js';

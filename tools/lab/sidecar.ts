@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSnapshot } from '../state/snapshot.js';
-import type { Inventory } from '../inventory/target.js';
-import { controlRequest } from '../sidecar/control-client.js';
+import { writeSnapshot } from '../../src/inventory/snapshot.js';
+import type { Inventory } from '../../src/inventory/target.js';
+import { controlRequest } from '../../src/sidecar/control-client.js';
 import { NOVA_HOST, PUBLIC_IF } from './addressing.js';
 import { labNovaConf, type SidecarConfOptions } from './backends.js';
 

@@ -1,5 +1,5 @@
 import { NamespaceGroup } from '../netns/namespaces.js';
-import { run } from '../netns/shell.js';
+import { run } from '../../src/shell.js';
 import {
   LAPTOP_IP,
   PRIMARY_HOST_IP,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { run } from './shell.js';
+import { run } from '../../src/shell.js';
 
 const NETNS_DIR = '/var/run/netns';
 

@@ -1,7 +1,7 @@
-import { networkRow, type RowShape } from './network-row.js';
+import { networkRow, type RowShape } from '../../src/nova/network-row.js';
 import type { Kysely } from 'kysely';
-import type { NovaDatabase } from './nova-tables.js';
-import { detectSchema, type SchemaShape } from './schema-shape.js';
+import type { NovaDatabase } from '../../src/nova/nova-tables.js';
+import { detectSchema, type SchemaShape } from '../../src/nova/schema-shape.js';
 
 /**
  * Realistic rows for a nova-shaped lab database: the seeded host's networks and floating IPs mixed
