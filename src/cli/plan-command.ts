@@ -8,7 +8,8 @@ import type { Target } from '../inventory/target.js';
 import { boundAddresses, readInterfaces } from '../link/interfaces.js';
 import { parseDatabaseUrl } from '../nova/database-url.js';
 import { placeRoutingSource } from '../inventory/derive-targets.js';
-import { isConfigError, loadSettings, overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS, type NovaSettings } from '../nova/settings.js';
+import { isConfigError, loadSettings, type NovaSettings } from '../nova/settings.js';
+import { overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS } from './settings-options.js';
 import { DEFAULT_STATE_DIR } from '../inventory/snapshot.js';
 
 const HELP = `Usage: nova-garp plan [options]
