@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { FrameBatch, PacketSocket, SEND_CHUNK, errnoName, isTransient } from './packet-socket.js';
+import { FrameBatch, PacketSocket, SEND_CHUNK, isTransient } from './packet-socket.js';
+import { errnoName } from '../link/libc.js';
 import { TokenBucket } from '../schedule/token-bucket.js';
 import { arpTemplates, writeFrames, type FrameContext } from './frame-factory.js';
 import type { PlannedFrame } from '../schedule/schedule.js';

@@ -1,47 +1,12 @@
 import koffi from 'koffi';
 import { constants } from 'node:os';
+import { AF_PACKET, errnoName, IOVEC_SIZE, lastErrno, libc as c, MMSGHDR_SIZE, MSG_DONTWAIT, SocketError, SOCK_CLOEXEC, SOCK_RAW, SOCKADDR_LL_SIZE, sockaddrLl } from '../link/libc.js';
 
-const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const MSG_DONTWAIT = 0x40;
-const SOCKADDR_LL_SIZE = 20;
-const IOVEC_SIZE = 16;
-const MMSGHDR_SIZE = 64;
 /** Frames handed to the kernel per sendmmsg(2); between chunks the event loop gets a turn. */
 export const SEND_CHUNK = 256;
 
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
-  close: libc.func('int close(int fd)'),
-  // The message vector lives in native memory we own; passing its address avoids re-marshalling
-  // thousands of nested structs on every call.
-  sendmmsg: libc.func('int sendmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags)'),
-};
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-export const errnoName = (n: number): string => ERRNO_NAMES.get(n) ?? `errno ${n}`;
-
-export class PacketSocketError extends Error {
-  constructor(
-    message: string,
-    readonly errno: number,
-  ) {
-    super(message);
-    this.name = 'PacketSocketError';
-  }
-}
-
-function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
-  const b = new Uint8Array(SOCKADDR_LL_SIZE);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, AF_PACKET, true);
-  v.setUint16(2, protocol, false); // network byte order
-  v.setInt32(4, ifindex, true);
-  return b;
-}
+/** The raw socket could not be opened or bound (`nova-garp announce` reports it as a usage error). */
+export class PacketSocketError extends SocketError {}
 
 /** Every frame gets a fixed slot: ARP frames are 42 bytes, NAs 86. */
 export const SLOT_SIZE = 96;
@@ -139,14 +104,14 @@ export class PacketSocket {
     // Protocol 0: the socket only sends, so the kernel never queues received frames on it.
     const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) as number;
     if (fd < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       if (errno === constants.errno.EPERM || errno === constants.errno.EACCES) {
         throw new PacketSocketError('opening a raw AF_PACKET socket needs CAP_NET_RAW (run as root or grant cap_net_raw)', errno);
       }
       throw new PacketSocketError(`socket(AF_PACKET, SOCK_RAW) failed: ${errnoName(errno)}`, errno);
     }
     if ((c.bind(fd, sockaddrLl(ifindex, 0), SOCKADDR_LL_SIZE) as number) < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       c.close(fd);
       throw new PacketSocketError(`binding the raw socket to ${ifname} failed: ${errnoName(errno)}`, errno);
     }
@@ -161,7 +126,7 @@ export class PacketSocket {
     if (this.fd < 0) throw new Error('PacketSocket used after close');
     if (count <= 0) return { sent: 0 };
     const n = c.sendmmsg(this.fd, batch.headerAddress(from), count, MSG_DONTWAIT) as number;
-    if (n < 0) return { sent: 0, errno: koffi.errno() };
+    if (n < 0) return { sent: 0, errno: lastErrno() };
     return { sent: n };
   }
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { enterNetns } from '../helpers/enter-netns.js';
+import { enterNetns } from '../../tools/netns/setns.js';
 import { AddressWatcher, type BoundEvent } from '../../src/link/address-watcher.js';
 import { NetlinkListener } from '../../src/link/netlink-socket.js';
 import { readLinksSync } from '../../src/link/read-links.js';

@@ -1,7 +1,24 @@
-import koffi from 'koffi';
-import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import { errnoName } from '../../src/sender/packet-socket.js';
+import {
+  AF_INET,
+  AF_INET6,
+  errnoName,
+  ICMP_FILTER,
+  int32,
+  IOVEC_SIZE as IOVEC,
+  IPPROTO_ICMP,
+  lastErrno,
+  libc as c,
+  MMSGHDR_SIZE as MMSGHDR,
+  MSG_DONTWAIT,
+  NativeMemory as Native,
+  SO_RCVBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOL_RAW,
+  SOL_SOCKET,
+} from '../../src/link/libc.js';
 
 /**
  * Raw ICMP sockets for the lab's prober, opened inside other network namespaces with setns(2) on
@@ -10,84 +27,21 @@ import { errnoName } from '../../src/sender/packet-socket.js';
  * second cost a few system calls per millisecond, not one process or one FFI call each.
  */
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_RAW = 3;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
-const SOL_SOCKET = 1;
 const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
-const SOL_RAW = 255;
-const ICMP_FILTER = 1;
 const ICMP6_FILTER = 1;
-const CLONE_NEWNET = 0x40000000;
-const MSG_DONTWAIT = 0x40;
-const MMSGHDR = 64;
-const IOVEC = 16;
 const NAME = 28; // sockaddr_in6, the larger of the two
 const RECV_BUF = 256;
 export const RECV_BATCH = 128;
 
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-  setns: libc.func('int setns(int fd, int nstype)'),
-  close: libc.func('int close(int fd)'),
-  sendmmsg: libc.func('int sendmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags)'),
-  recvmmsg: libc.func('int recvmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags, void *timeout)'),
-  poll: libc.func('int poll(uintptr_t fds, unsigned long nfds, int timeout)'),
-};
-
 export class IcmpSocketError extends Error {}
 
 function fail(what: string): never {
-  const errno = koffi.errno();
+  const errno = lastErrno();
   if (errno === constants.errno.EPERM || errno === constants.errno.EACCES) {
-    throw new IcmpSocketError(`${what}: needs root (CAP_NET_RAW, CAP_SYS_ADMIN for setns)`);
+    throw new IcmpSocketError(`${what}: needs root (CAP_NET_RAW)`);
   }
   throw new IcmpSocketError(`${what} failed: ${errnoName(errno)}`);
-}
-
-/** Runs `fn` with the calling thread inside network namespace `netnsPath`, then switches back. */
-export function inNetns<T>(netnsPath: string, fn: () => T): T {
-  const home = openSync('/proc/thread-self/ns/net', 'r');
-  const target = openSync(netnsPath, 'r');
-  try {
-    if ((c.setns(target, CLONE_NEWNET) as number) < 0) fail(`setns(${netnsPath})`);
-    try {
-      return fn();
-    } finally {
-      if ((c.setns(home, CLONE_NEWNET) as number) < 0) fail('setns back to the original namespace');
-    }
-  } finally {
-    closeSync(target);
-    closeSync(home);
-  }
-}
-
-class Native {
-  readonly mem: unknown;
-  readonly base: number;
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  constructor(size: number) {
-    this.mem = koffi.alloc('uint8_t', Math.max(8, size));
-    // User-space addresses fit in 47 bits, so plain numbers are exact.
-    this.base = Number(koffi.address(this.mem));
-    this.bytes = new Uint8Array(koffi.view(this.mem, Math.max(8, size)));
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-  }
-  put64(at: number, value: number): void {
-    this.view.setUint32(at, value % 0x1_0000_0000, true);
-    this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
-  }
-  free(): void {
-    koffi.free(this.mem);
-  }
 }
 
 function sockaddr(family: 4 | 6, addr: Uint8Array): Uint8Array {
@@ -109,10 +63,9 @@ export class IcmpSocket {
   static open(family: 4 | 6): IcmpSocket {
     const fd = c.socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6) as number;
     if (fd < 0) fail(`socket(${family === 4 ? 'AF_INET' : 'AF_INET6'}, SOCK_RAW, ICMP)`);
-    const int = (n: number): Uint8Array => new Uint8Array(new Int32Array([n]).buffer);
     // Bursts of thousands of replies must wait in the queue between two ticks of the loop.
-    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int(8 << 20), 4);
-    c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, int(8 << 20), 4);
+    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(8 << 20), 4);
+    c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, int32(8 << 20), 4);
     // Filters drop everything but echo replies in the kernel (a set bit blocks that type).
     if (family === 4) {
       if ((c.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(new Uint32Array([~1 >>> 0]).buffer), 4) as number) < 0) fail('ICMP_FILTER');
@@ -161,7 +114,7 @@ export class SendVector {
   /** Sends messages [from, from+n); returns how many the kernel took, or -errno when none. */
   send(sock: IcmpSocket, from: number, n: number): number {
     const r = c.sendmmsg(sock.fd, this.mem.base + this.hdr + from * MMSGHDR, n, MSG_DONTWAIT) as number;
-    return r < 0 ? -koffi.errno() : r;
+    return r < 0 ? -lastErrno() : r;
   }
 
   free(): void {
@@ -201,7 +154,7 @@ export class ReceiveVector {
   receive(sock: IcmpSocket, each: (r: Received) => void): number {
     const m = this.mem;
     for (let i = 0; i < RECV_BATCH; i++) m.view.setUint32(this.hdrAt + i * MMSGHDR + 8, NAME, true);
-    const n = c.recvmmsg(sock.fd, m.base + this.hdrAt, RECV_BATCH, MSG_DONTWAIT, null) as number;
+    const n = c.recvmmsg(sock.fd, m.base + this.hdrAt, RECV_BATCH, MSG_DONTWAIT, 0) as number;
     if (n <= 0) return 0;
     const srcAt = sock.family === 4 ? 4 : 8;
     const srcLen = sock.family === 4 ? 4 : 16;

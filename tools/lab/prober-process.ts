@@ -1,7 +1,8 @@
 import { readSync, writeSync } from 'node:fs';
 import { parseIp } from '../../src/net/ip-address.js';
 import { echoReplyId, echoRequest } from './icmp-echo.js';
-import { IcmpSocket, inNetns, Poller, RECV_BATCH, ReceiveVector, SendVector } from './icmp-socket.js';
+import { IcmpSocket, Poller, RECV_BATCH, ReceiveVector, SendVector } from './icmp-socket.js';
+import { inNetns } from '../netns/setns.js';
 import type { ProbeRecord } from './outage.js';
 
 /**
