@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SHAPES, migrateToShape, type AnyShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { networkRow } from '../../src/nova/network-row.js';
+import { networkRow } from '../../tools/seed/nova-rows.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';

@@ -1,4 +1,4 @@
-import { networkRow } from '../../src/nova/network-row.js';
+import { networkRow } from '../seed/nova-rows.js';
 import mysql from 'mysql2/promise';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { mysql2Options, openNovaDb } from '../../src/nova/db-connection.js';

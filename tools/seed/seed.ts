@@ -1,4 +1,4 @@
-import { networkRow, type RowShape } from '../../src/nova/network-row.js';
+import { networkRow, type RowShape } from './nova-rows.js';
 import type { Kysely } from 'kysely';
 import type { NovaDatabase } from '../../src/nova/nova-tables.js';
 import { detectSchema, type SchemaShape } from '../../src/nova/schema-shape.js';
