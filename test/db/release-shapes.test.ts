@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_SHAPES, migrateToShape, SHAPE_VERSION, type AnyShape } from '../../migrations/index.js';
-import { main } from '../../src/cli/main.js';
+import { main } from '../../tools/cli/main.js';
 import { openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { readNovaRows } from '../../src/nova/inventory-reader.js';

@@ -1,12 +1,12 @@
-import mysql from 'mysql2/promise';
 import type { Command } from '../../src/cli/command.js';
 import { intOption, parseCommandArgs, printJson } from '../../src/cli/args.js';
 import { EXIT, UsageError } from '../../src/cli/exit-codes.js';
 import { ALL_SHAPES, isAnyShape, migrateToShape, SHAPE_RELEASES, SHAPE_VERSION, type AnyShape } from '../../migrations/index.js';
-import { describeDbError, mysql2Options, openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
+import { describeDbError, openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl, type DatabaseUrl } from '../../src/nova/database-url.js';
 import { detectSchema } from '../../src/nova/schema-shape.js';
 import { seedNova, SeedError } from '../seed/seed.js';
+import { createDatabase } from '../seed/nova-rows.js';
 
 const HELP = `Usage: nova-garp db <migrate|seed|schema> [options]
 
@@ -81,16 +81,6 @@ async function withDb<T>(url: DatabaseUrl, timeoutMs: number, work: (h: NovaDb) 
     return await work(handle);
   } finally {
     await handle.close();
-  }
-}
-
-async function createDatabase(url: DatabaseUrl, timeoutMs: number): Promise<void> {
-  const { database: _omit, ...opts } = mysql2Options(url, timeoutMs);
-  const c = await mysql.createConnection(opts);
-  try {
-    await c.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(url.database)} CHARACTER SET utf8`);
-  } finally {
-    await c.end();
   }
 }
 

@@ -1,9 +1,7 @@
-import { networkRow } from '../seed/nova-rows.js';
-import mysql from 'mysql2/promise';
+import { createDatabase, deleteRows, fixedIpRow, floatingIpRow, INSERT_ORDER, insertRows, instanceRow, networkRow, rowTimestamp, serviceRow, type NovaRowTable } from '../seed/nova-rows.js';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
-import { mysql2Options, openNovaDb } from '../../src/nova/db-connection.js';
+import { openNovaDb } from '../../src/nova/db-connection.js';
 import type { DatabaseUrl } from '../../src/nova/database-url.js';
-import type { NovaDatabase } from '../../src/nova/nova-tables.js';
 import { NOVA_HOST, type AddressPlan } from './addressing.js';
 
 /**
@@ -14,7 +12,7 @@ import { NOVA_HOST, type AddressPlan } from './addressing.js';
  * migrates and fills the database.
  */
 
-export type LabTable = 'networks' | 'instances' | 'fixed_ips' | 'floating_ips' | 'services';
+export type LabTable = NovaRowTable;
 export type LabRows = Record<LabTable, Array<Record<string, unknown>>>;
 
 export interface LabRowSet {
@@ -30,10 +28,6 @@ export const OTHER_HOST = 'network-b';
 /** Addresses of the distractor floating IPs (TEST-NET-2, never bound in the lab). */
 const DISTRACTOR_NET = '198.51.100';
 
-/** Insertion order (foreign keys: fixed_ips → networks, instances; floating_ips → fixed_ips). */
-export const INSERT_ORDER: readonly LabTable[] = ['networks', 'instances', 'fixed_ips', 'floating_ips', 'services'];
-export const DELETE_ORDER: readonly LabTable[] = ['floating_ips', 'fixed_ips', 'networks', 'instances', 'services'];
-
 /** The first floating IP after the plan's: unassociated in the database, bound only by the AMQP demo. */
 export function spareFloatingIp(plan: AddressPlan): string {
   const last = plan.floating.length;
@@ -41,11 +35,7 @@ export function spareFloatingIp(plan: AddressPlan): string {
 }
 
 export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date()): LabRowSet {
-  const newton = shape === 'newton';
-  const ts = now.toISOString().slice(0, 19).replace('T', ' ');
-  const base = { created_at: ts, updated_at: null, deleted_at: null };
-  const live = newton ? 0 : false;
-  const gone = (id: number): number | boolean => (newton ? id : true);
+  const ts = rowTimestamp(now);
   const distractors: string[] = [];
 
   const networks: Array<Record<string, unknown>> = [];
@@ -68,7 +58,7 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
           // nova-network binds dhcp_server first on the bridge; the gateway, as usual.
           dhcpServer: gateway,
         },
-        newton,
+        shape,
         ts,
       ),
     );
@@ -89,37 +79,15 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
     const id = fixedIps.length + 1;
     const k = id - 1;
     const uuid = `1ab00000-0000-4000-8001-${id.toString(16).padStart(12, '0')}`;
-    instances.push(
-      newton
-        ? { ...base, id, deleted: live, uuid, hostname: `vm-${id}`, host: 'compute-1', node: 'compute-1', project_id: 'lab-project', vm_state: 'active', power_state: 1 }
-        : { ...base, id, deleted: live, internal_id: id, hostname: `i-${id.toString(16).padStart(8, '0')}`, host: 'compute-1', project_id: 'lab-project', state: 1, state_description: 'running', mac_address: `02:16:3e:00:${((id >> 8) & 0xff).toString(16).padStart(2, '0')}:${(id & 0xff).toString(16).padStart(2, '0')}` },
-    );
-    fixedIps.push({
-      ...base,
-      id,
-      deleted: live,
-      // Unique per row; the lab's instances do not use them, nova's rows just have them.
-      address: `100.64.${(k >> 8) & 0xff}.${k & 0xff}`,
-      network_id: plan.networks.length > 0 ? 1 + (k % plan.networks.length) : otherNetId,
-      allocated: true,
-      leased: true,
-      reserved: false,
-      ...(newton ? { instance_uuid: uuid, host: null, virtual_interface_id: null } : { instance_id: id }),
-    });
+    instances.push(instanceRow({ id, uuid, host: 'compute-1', projectId: 'lab-project' }, shape, ts));
+    // Unique per row; the lab's instances do not use them, nova's rows just have them.
+    const address = `100.64.${(k >> 8) & 0xff}.${k & 0xff}`;
+    fixedIps.push(fixedIpRow({ id, address, networkId: plan.networks.length > 0 ? 1 + (k % plan.networks.length) : otherNetId, instanceId: id, instanceUuid: uuid }, shape, ts));
     return id;
   };
   const floating = (address: string, host: string, fixedId: number | null, deleted: boolean): number => {
     const id = floatingIps.length + 1;
-    floatingIps.push({
-      ...base,
-      id,
-      deleted: deleted ? gone(id) : live,
-      address,
-      fixed_ip_id: fixedId,
-      project_id: fixedId === null ? null : 'lab-project',
-      host,
-      ...(newton ? { auto_assigned: false, pool: 'public', interface: null } : {}),
-    });
+    floatingIps.push(floatingIpRow({ id, address, host, fixedIpId: fixedId, projectId: fixedId === null ? null : 'lab-project', deleted }, shape, ts));
     return id;
   };
   for (const a of plan.floating) floating(a, NOVA_HOST, fixedFor(), false);
@@ -128,7 +96,7 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
   const spare = spareFloatingIp(plan);
   distractors.push(`floating_ips.id=${floating(spare, NOVA_HOST, null, false)} (unassociated)`);
 
-  const services = [NOVA_HOST, OTHER_HOST].map((host, i) => ({ ...base, id: i + 1, deleted: live, host, binary: 'nova-network', topic: 'network', report_count: 100 + i, disabled: false }));
+  const services = [NOVA_HOST, OTHER_HOST].map((host, i) => serviceRow({ id: i + 1, host, reportCount: 100 + i }, shape, ts));
   return { rows: { networks, instances, fixed_ips: fixedIps, floating_ips: floatingIps, services }, distractors, spareFloating: spare };
 }
 
@@ -163,13 +131,7 @@ export interface LabDatabaseSummary {
  * a database with other nova rows is refused, so a real nova database is never emptied.
  */
 export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, plan: AddressPlan, timeoutMs = 5000): Promise<LabDatabaseSummary> {
-  const { database: _omit, ...serverOpts } = mysql2Options(url, timeoutMs);
-  const admin = await mysql.createConnection(serverOpts);
-  try {
-    await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(url.database)} CHARACTER SET utf8`);
-  } finally {
-    await admin.end();
-  }
+  await createDatabase(url, timeoutMs);
   const handle = openNovaDb(url, { connectTimeoutMs: timeoutMs, readOnly: false });
   try {
     const db = handle.db;
@@ -182,17 +144,11 @@ export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, plan: Add
       if (ours.length === 0) {
         throw new LabDatabaseError(`${url.redacted} already has nova rows that no lab run wrote (no nova-network service for host ${NOVA_HOST}); use another database`);
       }
-      for (const t of DELETE_ORDER) await db.deleteFrom(t).execute();
+      await deleteRows(db);
       replaced = true;
     }
     const set = labRows(plan, shape);
-    for (const t of INSERT_ORDER) {
-      const rows = set.rows[t];
-      for (let i = 0; i < rows.length; i += 500) {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are shaped per release at run time
-        await db.insertInto(t as keyof NovaDatabase).values(rows.slice(i, i + 500) as any).execute();
-      }
-    }
+    for (const t of INSERT_ORDER) await insertRows(db, t, set.rows[t]);
     const rows = Object.fromEntries(INSERT_ORDER.map((t) => [t, set.rows[t].length])) as Record<LabTable, number>;
     return { shape, applied, replaced, rows, distractors: set.distractors, spareFloating: set.spareFloating };
   } finally {

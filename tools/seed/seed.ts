@@ -1,4 +1,4 @@
-import { networkRow, type RowShape } from './nova-rows.js';
+import { deleteRows, fixedIpRow, floatingIpRow, INSERT_ORDER, insertRows, instanceRow, networkRow, rowFeatures, rowTimestamp, serviceRow, type NovaRowTable, type RowShape } from './nova-rows.js';
 import type { Kysely } from 'kysely';
 import type { NovaDatabase } from '../../src/nova/nova-tables.js';
 import { detectSchema, type SchemaShape } from '../../src/nova/schema-shape.js';
@@ -12,27 +12,6 @@ import { detectSchema, type SchemaShape } from '../../src/nova/schema-shape.js';
 
 /** Every `db migrate --shape` shape (migrations/index.ts ALL_SHAPES). */
 export type SeedShape = RowShape;
-
-/** What each shape's tables hold, as far as the seeded rows go. */
-function features(shape: SeedShape): {
-  integerDeleted: boolean;
-  multiHost: boolean;
-  dhcpServer: boolean;
-  interface: boolean;
-  instanceUuid: boolean;
-  fixedHost: boolean;
-} {
-  const order: SeedShape[] = ['cactus', 'diablo', 'folsom', 'grizzly', 'newton'];
-  const at = order.indexOf(shape);
-  return {
-    integerDeleted: at >= order.indexOf('grizzly'),
-    multiHost: at >= order.indexOf('diablo'),
-    dhcpServer: shape === 'newton',
-    interface: at >= order.indexOf('folsom'),
-    instanceUuid: at >= order.indexOf('folsom'),
-    fixedHost: at >= order.indexOf('diablo'),
-  };
-}
 
 /** The shape whose columns a detected schema has (the oldest one that fits). */
 function shapeOf(schema: SchemaShape): SeedShape {
@@ -85,13 +64,6 @@ function uuidFor(kind: number, n: number): string {
   return `5eed0000-0000-4000-8000-${hex.slice(-12)}`;
 }
 
-async function insertBatches<T extends keyof NovaDatabase & string>(db: Kysely<NovaDatabase>, table: T, rows: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are shaped per release at run time
-    await db.insertInto(table).values(rows.slice(i, i + 500) as any).execute();
-  }
-}
-
 export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Promise<SeedSummary> {
   if (!Number.isInteger(opts.floatingIps) || opts.floatingIps < 0) throw new SeedError('floating IP count must be a whole number >= 0');
   if (!Number.isInteger(opts.networks) || opts.networks < 1 || opts.networks > 3800) throw new SeedError('network count must be between 1 and 3800 (one VLAN each)');
@@ -103,21 +75,17 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
     if (shape === 'cactus' && schema.deleted !== 'boolean') throw new SeedError('the database has an Integer deleted column: it is not Cactus-shaped (use --shape newton)');
     throw new SeedError(`the database's columns are ${detected}-shaped, not ${shape}-shaped (use --shape ${detected})`);
   }
-  const f = features(shape);
-  const newton = shape === 'newton';
+  const f = rowFeatures(shape);
   const others = opts.otherHosts ?? ['network-b', 'network-c'];
   const oddRows = opts.oddRows === true;
 
   const existing = await db.selectFrom('floating_ips').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   if (Number(existing?.n ?? 0) > 0 || (await db.selectFrom('networks').select('id').limit(1).execute()).length > 0) {
     if (opts.replace !== true) throw new SeedError('the database already has nova rows; pass --replace to delete them first');
-    for (const t of ['floating_ips', 'fixed_ips', 'networks', 'instances', 'services'] as const) await db.deleteFrom(t).execute();
+    await deleteRows(db);
   }
 
-  const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
-  const base = { created_at: now, updated_at: null, deleted_at: null };
-  const live = f.integerDeleted ? 0 : false;
-  const gone = (id: number): number | boolean => (f.integerDeleted ? id : true);
+  const now = rowTimestamp();
   const expected = { floating: 0, floatingOnOverride: 0, gateway: 0, gatewayV6: 0, skipped: 0 };
 
   // Networks: per 20 rows, 2 other hosts', 2 multi_host (Diablo on; unclaimed on Cactus), 1 deleted,
@@ -200,42 +168,15 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
       const net = `10.${16 + (netIndex >> 8)}.${netIndex & 0xff}`;
       const fixedAddress = k < opts.networks * 240 ? `${net}.${10 + (k % 240)}` : `100.${64 + ((k >> 16) & 0x3f)}.${(k >> 8) & 0xff}.${k & 0xff}`;
       const uuid = uuidFor(2, instanceId);
-      instances.push(
-        newton
-          ? { ...base, id: instanceId, deleted: live, uuid, hostname: `vm-${instanceId}`, host: `compute-${instanceId % 50}`, node: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, vm_state: 'active', power_state: 1 }
-          : shape !== 'cactus'
-            ? { ...base, id: instanceId, deleted: live, uuid, hostname: `vm-${instanceId}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, vm_state: 'active', power_state: 1 }
-            : { ...base, id: instanceId, deleted: live, internal_id: instanceId, hostname: `i-${instanceId.toString(16).padStart(8, '0')}`, host: `compute-${instanceId % 50}`, project_id: `project-${i % 37}`, state: 1, state_description: 'running', mac_address: `02:16:3e:${((instanceId >> 16) & 0xff).toString(16).padStart(2, '0')}:${((instanceId >> 8) & 0xff).toString(16).padStart(2, '0')}:${(instanceId & 0xff).toString(16).padStart(2, '0')}` },
-      );
-      fixedIps.push({
-        ...base,
-        id: fixedId,
-        deleted: live,
-        address: fixedAddress,
-        network_id: netIndex + 1,
-        allocated: true,
-        leased: true,
-        reserved: false,
-        ...(f.instanceUuid ? { instance_uuid: uuid } : { instance_id: instanceId }),
-        ...(f.fixedHost ? { host: null, virtual_interface_id: null } : {}),
-      });
+      instances.push(instanceRow({ id: instanceId, uuid, host: `compute-${instanceId % 50}`, projectId: `project-${i % 37}` }, shape, now));
+      fixedIps.push(fixedIpRow({ id: fixedId, address: fixedAddress, networkId: netIndex + 1, instanceId, instanceUuid: uuid }, shape, now));
     }
     let address = floatingAddress(i);
     if (oddRows && i === 10) address = 'not-an-ip';
     if (oddRows && i === 11) address = '999.1.1.1';
     let iface: string | null = null;
     if (f.interface) iface = i % 20 === 12 ? (OVERRIDE_INTERFACES[i % 2] ?? 'eth1') : i % 20 === 13 ? '' : null;
-    floatingIps.push({
-      ...base,
-      id,
-      deleted: deleted ? gone(id) : live,
-      address,
-      fixed_ip_id: fixedId,
-      project_id: associated ? `project-${i % 37}` : null,
-      host,
-      ...(f.multiHost ? { auto_assigned: false } : {}),
-      ...(f.interface ? { pool: 'public', interface: iface } : {}),
-    });
+    floatingIps.push(floatingIpRow({ id, address, host, fixedIpId: fixedId, projectId: associated ? `project-${i % 37}` : null, deleted, interface: iface }, shape, now));
     if (host !== opts.host || !associated || deleted) continue;
     if (address === 'not-an-ip' || address === '999.1.1.1') {
       expected.skipped++;
@@ -245,22 +186,10 @@ export async function seedNova(db: Kysely<NovaDatabase>, opts: SeedOptions): Pro
     if (iface !== null && iface !== '') expected.floatingOnOverride++;
   }
 
-  const services = [opts.host, ...others].map((h, i) => ({
-    ...base,
-    id: i + 1,
-    deleted: live,
-    host: h,
-    binary: 'nova-network',
-    topic: 'network',
-    report_count: 1000 + i,
-    disabled: false,
-  }));
+  const services = [opts.host, ...others].map((h, i) => serviceRow({ id: i + 1, host: h, reportCount: 1000 + i }, shape, now));
 
-  await insertBatches(db, 'networks', networks);
-  await insertBatches(db, 'instances', instances);
-  await insertBatches(db, 'fixed_ips', fixedIps);
-  await insertBatches(db, 'floating_ips', floatingIps);
-  await insertBatches(db, 'services', services);
+  const rows: Record<NovaRowTable, Record<string, unknown>[]> = { networks, instances, fixed_ips: fixedIps, floating_ips: floatingIps, services };
+  for (const t of INSERT_ORDER) await insertRows(db, t, rows[t]);
   return {
     shape,
     host: opts.host,
