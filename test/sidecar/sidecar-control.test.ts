@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { callHook as pythonHook } from '../helpers/hook.js';
+import { callHook as pythonHook } from '../../tools/serve/hook.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { Capture } from '../../tools/capture/tcpdump.js';

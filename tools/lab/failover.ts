@@ -14,7 +14,8 @@ import { gapThresholdMs, outageOf } from './outage.js';
 import { monotonicMs, Prober, probeIntervalMs } from './prober.js';
 import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
-import { HookProcess, LabSidecar } from './sidecar.js';
+import { LabSidecar } from './sidecar.js';
+import { HookProcess } from '../serve/hook.js';
 import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
 import { buildTopology, killPrimary, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
 
@@ -112,13 +113,13 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       }
       // With --db the sidecar gets no snapshot: its inventory can only come from the database.
       sidecar = await LabSidecar.start(topo.ns.standby!, dir, { snapshot: b.db === null ? planInventory(plan, new Date()) : null, conf });
-      track({ kill: () => sidecar!.child.kill('SIGKILL') });
+      track({ kill: () => sidecar!.serve.child.kill('SIGKILL') });
       for (const line of await checkBackends(sidecar, plan, b)) {
         backendNotes.push(line);
         progress(`${mode}: ${line}`);
       }
       if (!real) {
-        hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
+        hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath, NOVA_HOST);
         track({ kill: () => void hook!.stop() });
       }
       progress(`${mode}: nova-garp serve ready in the standby${real ? '' : ', hook process waiting'}`);

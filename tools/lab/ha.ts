@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PRIMARY_HOST_IP, PUBLIC_IF, STANDBY_HOST_IP } from './addressing.js';
 import type { ModeName } from './modes.js';
 import { monotonicMs } from './prober.js';
-import { REPO_ROOT } from './sidecar.js';
+import { REPO_ROOT } from '../serve/serve-process.js';
 import { EventFifo, writeStandin, type StandinEvent } from './standin.js';
 import { killPrimary, type Topology } from './topology.js';
 

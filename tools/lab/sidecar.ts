@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ServeProcess } from '../serve/serve-process.js';
 import { writeSnapshot } from '../../src/inventory/snapshot.js';
 import type { Inventory } from '../../src/inventory/target.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
@@ -9,14 +8,10 @@ import { NOVA_HOST, PUBLIC_IF } from './addressing.js';
 import { labNovaConf, type SidecarConfOptions } from './backends.js';
 
 /**
- * The real pieces of the nova-garp mode: `nova-garp serve` running in the standby namespace (as
- * a sidecar runs next to nova-network, started before the failover) and a real Python process
- * that has imported patches/nova_garp_hook.py, as nova-network has, and calls notify_started()
- * when told to (the end of init_host).
+ * The lab's sidecar: `nova-garp serve` (tools/serve/serve-process.ts) running in the standby
+ * namespace, as a sidecar runs next to nova-network, started before the failover. nova-network's
+ * side of the hook is tools/serve/hook.ts.
  */
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(REPO_ROOT, 'bin', 'nova-garp');
 
 /**
  * How the lab's sidecar gets its inventory and triggers: by default the plan as its snapshot, a
@@ -38,47 +33,20 @@ export interface LabSidecarStatus {
   conflicts?: Array<{ address: string; mac: string; firstSeen: string }>;
 }
 
-function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buf = '';
-  stream.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-  });
-}
-
-/**
- * A child must not outlive the lab, also when a signal ends it while the child is starting (a
- * process in a deleted namespace keeps that namespace, and its veths, alive).
- */
-function killOnExit(child: ChildProcess): void {
-  const kill = (): void => void child.kill('SIGKILL');
-  process.on('exit', kill);
-  child.once('exit', () => process.removeListener('exit', kill));
-}
-
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 export class LabSidecar {
-  /** Parsed pino lines with msg "burst": the sidecar's own account of what it sent. */
-  readonly bursts: Array<Record<string, unknown>> = [];
-  readonly errors: string[] = [];
-  private tail: string[] = [];
-
   private constructor(
-    readonly child: ChildProcess,
+    readonly serve: ServeProcess,
     readonly socketPath: string,
   ) {}
+
+  /** Parsed pino lines with msg "burst": the sidecar's own account of what it sent. */
+  get bursts(): Array<Record<string, unknown>> {
+    return this.serve.logs.filter((l) => l.msg === 'burst');
+  }
+
+  get errors(): string[] {
+    return this.serve.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).map((l) => String(l.msg));
+  }
 
   static async start(standbyNs: string, dir: string, setup: LabSidecarSetup): Promise<LabSidecar> {
     const stateDir = join(dir, 'state');
@@ -86,8 +54,7 @@ export class LabSidecar {
     const conf = join(dir, 'nova.conf');
     if (setup.snapshot !== null) await writeSnapshot(stateDir, setup.snapshot);
     await writeFile(conf, labNovaConf(setup.conf), { mode: 0o600 });
-    const argv = [
-      'ip', 'netns', 'exec', standbyNs, process.execPath, BIN, 'serve',
+    const args = [
       '--nova-config', conf,
       '--host', NOVA_HOST,
       '--control-socket', socketPath,
@@ -100,37 +67,14 @@ export class LabSidecar {
     ]; // prettier-ignore
     // The lab's sidecar reads only what the lab gives it, whatever the caller's NOVA_GARP_* say.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVA_GARP_')));
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
-    killOnExit(child);
-    const s = new LabSidecar(child, socketPath);
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nova-garp serve did not log "ready" within 20 s:\n${s.tail.join('\n')}`)), 20_000);
-      lineReader(child.stderr!, (line) => {
-        s.tail = [...s.tail.slice(-30), line];
-        let msg: Record<string, unknown> | null = null;
-        try {
-          msg = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return;
-        }
-        if (msg.msg === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        } else if (msg.msg === 'burst') s.bursts.push(msg);
-        else if (typeof msg.level === 'number' && msg.level >= 50) s.errors.push(String(msg.msg));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`nova-garp serve exited (${code ?? signal}) before it was ready:\n${s.tail.join('\n')}`));
-      });
-    });
+    const serve = ServeProcess.spawn({ netns: standbyNs, args, env });
     try {
-      await ready;
+      await serve.ready(20_000);
     } catch (err) {
-      await stopChild(child, 2000);
+      await serve.stop(2000);
       throw err;
     }
-    return s;
+    return new LabSidecar(serve, socketPath);
   }
 
   /** Resolves once the sidecar logged `count` bursts, or after `timeoutMs`. */
@@ -155,85 +99,7 @@ export class LabSidecar {
     }
   }
 
-  stop(): Promise<void> {
-    return stopChild(this.child, 5000);
-  }
-}
-
-const HOOK_SCRIPT = (patches: string, socketPath: string): string => `
-import sys
-sys.path.insert(0, ${JSON.stringify(patches)})
-import nova_garp_hook as h
-
-class VlanManager(object):
-    host = ${JSON.stringify(NOVA_HOST)}
-
-sys.stdout.write('ready\\n')
-sys.stdout.flush()
-sys.stdin.readline()
-ok = h.notify_started(VlanManager(), socket_path=${JSON.stringify(socketPath)}, timeout=2.0)
-sys.stdout.write('ok\\n' if ok else 'fail\\n')
-sys.stdout.flush()
-`;
-
-/** nova-network's side: a Python process with the hook imported, waiting for the end of init_host. */
-export class HookProcess {
-  private out = '';
-  stderr = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-
-  static async start(standbyNs: string, socketPath: string): Promise<HookProcess> {
-    const script = HOOK_SCRIPT(join(REPO_ROOT, 'patches'), socketPath);
-    const child = spawn('ip', ['netns', 'exec', standbyNs, 'python3', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    killOnExit(child);
-    const h = new HookProcess(child);
-    await h.waitFor('ready', 20_000);
-    return h;
-  }
-
-  private waitFor(word: string, timeoutMs: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const m = /(ready|ok|fail)\n/.exec(this.out);
-        if (m === null) return false;
-        this.out = this.out.slice(m.index + m[0].length);
-        if (word === 'ready' && m[1] !== 'ready') reject(new Error(`hook process said ${m[1]}`));
-        else resolve(m[1]!);
-        return true;
-      };
-      if (check()) return;
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`hook process did not say ${word} within ${timeoutMs} ms: ${this.stderr.trim()}`));
-      }, timeoutMs);
-      const onData = (): void => {
-        if (check()) cleanup();
-      };
-      const onExit = (): void => {
-        cleanup();
-        reject(new Error(`hook process exited: ${this.stderr.trim()}`));
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.child.stdout!.off('data', onData);
-        this.child.off('exit', onExit);
-      };
-      this.child.stdout!.on('data', onData);
-      this.child.once('exit', onExit);
-    });
-  }
-
-  /** Calls notify_started(); true when the sidecar accepted the event. */
-  async notify(): Promise<boolean> {
-    this.child.stdin!.write('\n');
-    return (await this.waitFor('ok|fail', 10_000)) === 'ok';
-  }
-
-  stop(): Promise<void> {
-    return stopChild(this.child, 2000);
+  async stop(): Promise<void> {
+    await this.serve.stop(5000);
   }
 }
