@@ -79,7 +79,15 @@ export function summarize(run: ModeRun): ModeSummary {
 }
 
 /** The `--json` document, exactly as documented (no extra keys: scripts compare it). */
-export function labJson(summaries: ModeSummary[]): { modes: Array<Omit<ModeSummary, 'takeoverS'> & { takeoverS: Figures | null }> } {
+/** One mode of `nova-garp lab --json`. */
+export type LabModeJson = Omit<ModeSummary, 'takeoverS'> & { takeoverS: Figures | null };
+
+/** What `nova-garp lab --json` prints. */
+export interface LabJson {
+  modes: LabModeJson[];
+}
+
+export function labJson(summaries: ModeSummary[]): LabJson {
   return {
     modes: summaries.map((s) => ({
       mode: s.mode,
