@@ -1,4 +1,4 @@
-import type { FrameContext } from '../sender/frame-factory.js';
+import type { FrameContext } from '../frames/frame-context.js';
 import type { PlannedFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';
 import type { LinkLookup } from '../targets/link-check.js';

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { AF_PACKET, errnoName, lastErrno, int32, libc, MSG_DONTWAIT, NativeMemory, SocketError, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOCKADDR_LL_SIZE, sockaddrLl } from './libc.js';
+import { ETH_P_ARP } from '../frames/arp-frame.js';
 
 /**
  * A non-blocking AF_PACKET socket that receives the ARP frames of one interface (ETH_P_ARP only,
@@ -8,7 +9,6 @@ import { AF_PACKET, errnoName, lastErrno, int32, libc, MSG_DONTWAIT, NativeMemor
  * recvfrom(2) that returns EAGAIN.
  */
 
-const ETH_P_ARP = 0x0806;
 /** sockaddr_ll.sll_pkttype: the frame was sent by this host. */
 export const PACKET_OUTGOING = 4;
 const BUF_SIZE = 256;

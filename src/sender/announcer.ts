@@ -5,7 +5,7 @@ import { parseMac } from '../frames/mac.js';
 import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
 import { unboundReason } from '../targets/link-check.js';
 import { InterfaceSender, type SendReport } from './interface-sender.js';
-import type { FrameContext } from './frame-factory.js';
+import type { FrameContext } from '../frames/frame-context.js';
 import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from '../schedule/schedule.js';
 
 export interface AnnounceJob {

@@ -1,13 +1,8 @@
-import { writeArpFrame, garpRequestFields, garpReplyFields, directedRequestFields, ARP_FRAME_LENGTH } from '../frames/arp-frame.js';
+import { writeArpFrame, garpRequestFields, garpReplyFields, directedRequestFields, ARP_FRAME_LENGTH, ARP_SENDER_IP_OFFSET, ARP_TARGET_IP_OFFSET } from '../frames/arp-frame.js';
+import type { FrameContext } from '../frames/frame-context.js';
 import { writeNeighborAdvert, NA_FRAME_LENGTH } from '../frames/neighbor-advert.js';
 import { SLOT_SIZE, type FrameBatch } from './packet-socket.js';
 import type { FrameKind, PlannedFrame } from '../schedule/schedule.js';
-
-export interface FrameContext {
-  mac: Uint8Array;
-  upstream: Uint8Array | null;
-  router: boolean;
-}
 
 const ZERO_IP = new Uint8Array(4);
 
@@ -54,8 +49,8 @@ export function writeFrames(
     const template = templates[p.kind];
     if (template === undefined) throw new Error(`cannot build ${p.kind} frame (no upstream address)`);
     slots.set(template, at);
-    slots.set(ip, at + 28); // sender IP
-    if (p.kind !== 'directed-request') slots.set(ip, at + 38); // target IP = sender IP: gratuitous
+    slots.set(ip, at + ARP_SENDER_IP_OFFSET);
+    if (p.kind !== 'directed-request') slots.set(ip, at + ARP_TARGET_IP_OFFSET); // target IP = sender IP: gratuitous
     batch.setFrame(i, ARP_FRAME_LENGTH, false);
   }
 }

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { FrameBatch, PacketSocket, SEND_CHUNK, isTransient } from './packet-socket.js';
 import { errnoName } from '../link/libc.js';
 import { TokenBucket } from '../schedule/token-bucket.js';
-import { arpTemplates, writeFrames, type FrameContext } from './frame-factory.js';
+import { arpTemplates, writeFrames } from './frame-factory.js';
+import type { FrameContext } from '../frames/frame-context.js';
 import type { PlannedFrame } from '../schedule/schedule.js';
 
 /** How long a round keeps retrying a full queue (ENOBUFS/EAGAIN) before giving up on its rest. */

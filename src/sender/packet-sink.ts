@@ -1,4 +1,4 @@
-import type { FrameContext } from './frame-factory.js';
+import type { FrameContext } from '../frames/frame-context.js';
 import { InterfaceSender } from './interface-sender.js';
 import type { PlannedFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';

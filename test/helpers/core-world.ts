@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Clock, FrameSink, ObservedLinks, SliceResult } from '../../src/core/ports.js';
-import type { FrameContext } from '../../src/sender/frame-factory.js';
+import type { FrameContext } from '../../src/frames/frame-context.js';
 import type { FrameKind, PlannedFrame, ScheduleOptions } from '../../src/schedule/schedule.js';
 import type { LinkAddress, LinkInfo } from '../../src/link/interfaces.js';
 import type { DbInventory } from '../../src/inventory/load-inventory.js';
