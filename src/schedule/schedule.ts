@@ -66,12 +66,12 @@ export function scheduleWarnings(opts: ScheduleOptions): string[] {
   return warnings;
 }
 
-export interface PlannedAddress {
+export interface RoundAddress {
   address: string;
   family: IpFamily;
 }
 
-export interface PlannedFrame {
+export interface RoundFrame {
   address: string;
   kind: FrameKind;
 }
@@ -87,9 +87,9 @@ export function passKinds(opts: Pick<ScheduleOptions, 'form' | 'upstream'>): Fra
  * The frames of one round, breadth-first: every address gets its first frame before any address
  * gets its second, so a burst cut short (pacing, a dying link) still reached everyone once.
  */
-export function roundFrames(addresses: readonly PlannedAddress[], opts: Pick<ScheduleOptions, 'form' | 'upstream'>): PlannedFrame[] {
+export function roundFrames(addresses: readonly RoundAddress[], opts: Pick<ScheduleOptions, 'form' | 'upstream'>): RoundFrame[] {
   const v4Passes = passKinds(opts);
-  const frames: PlannedFrame[] = [];
+  const frames: RoundFrame[] = [];
   v4Passes.forEach((kind, pass) => {
     for (const a of addresses) {
       if (a.family === 4) frames.push({ address: a.address, kind });

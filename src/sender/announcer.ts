@@ -6,7 +6,7 @@ import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfa
 import { unboundReason } from '../targets/link-check.js';
 import { InterfaceSender, type SendReport } from './interface-sender.js';
 import type { FrameContext } from '../frames/frame-context.js';
-import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from '../schedule/schedule.js';
+import { roundFrames, type RoundAddress, type RoundFrame, type ScheduleOptions, type FrameKind } from '../schedule/schedule.js';
 
 export interface AnnounceJob {
   ifname: string;
@@ -148,7 +148,7 @@ export class Announcer {
 
   private async run(job: AnnounceJob, signal: AbortSignal, withdrawn: Map<string, string>, onFirstRound: (r: AnnounceResult) => void): Promise<AnnounceResult> {
     const result = emptyResult(job.ifname);
-    const wanted: PlannedAddress[] = [];
+    const wanted: RoundAddress[] = [];
     const bytesOf = new Map<string, Uint8Array>();
     const seen = new Set<string>();
     for (const raw of job.addresses) {
@@ -186,7 +186,7 @@ export class Announcer {
         result.errors.push(`reading ${job.ifname} before round ${round + 1}: ${(err as Error).message}`);
         break;
       }
-      const still: PlannedAddress[] = [];
+      const still: RoundAddress[] = [];
       const index = addressIndex(link);
       for (const a of active) {
         const reason = withdrawn.get(a.address) ?? unboundReason(link, job.ifname, a.address, index);
@@ -197,7 +197,7 @@ export class Announcer {
       active = still;
       if (active.length === 0 || link === undefined) break;
 
-      const planned = roundFrames(active, job.schedule);
+      const frames = roundFrames(active, job.schedule);
       let sender: InterfaceSender;
       try {
         sender = this.sender(link, job.schedule.maxPps);
@@ -208,10 +208,10 @@ export class Announcer {
       const ctx = { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router };
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
-      const { report, sent } = await this.sendRound(sender, planned, bytesOf, ctx, job.schedule.maxPps, withdrawn, signal);
+      const { report, sent } = await this.sendRound(sender, frames, bytesOf, ctx, job.schedule.maxPps, withdrawn, signal);
       for (const p of sent) result.framesByKind[p.kind]++;
       result.frames += report.sent;
-      result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
+      result.rounds.push({ round: round + 1, addresses: active.length, frames: frames.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
       if (round === 0) {
         if (report.sent > 0) {
           result.firstRoundMs = report.lastSentAt - roundStart;
@@ -239,18 +239,18 @@ export class Announcer {
    */
   private async sendRound(
     sender: InterfaceSender,
-    planned: readonly PlannedFrame[],
+    frames: readonly RoundFrame[],
     bytesOf: ReadonlyMap<string, Uint8Array>,
     ctx: FrameContext,
     maxPps: number | null,
     withdrawn: ReadonlyMap<string, string>,
     signal: AbortSignal,
-  ): Promise<{ report: SendReport; sent: PlannedFrame[] }> {
-    const step = maxPps === null ? planned.length : Math.max(1, maxPps);
+  ): Promise<{ report: SendReport; sent: RoundFrame[] }> {
+    const step = maxPps === null ? frames.length : Math.max(1, maxPps);
     const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
-    const sent: PlannedFrame[] = [];
-    for (let i = 0; i < planned.length && total.error === null; i += step) {
-      const part = planned.slice(i, i + step).filter((p) => !withdrawn.has(p.address));
+    const sent: RoundFrame[] = [];
+    for (let i = 0; i < frames.length && total.error === null; i += step) {
+      const part = frames.slice(i, i + step).filter((p) => !withdrawn.has(p.address));
       if (part.length === 0) continue;
       const r = await sender.send(part, bytesOf, ctx, signal);
       if (Number.isNaN(total.firstSentAt)) total.firstSentAt = r.firstSentAt;

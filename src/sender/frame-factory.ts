@@ -2,7 +2,7 @@ import { writeArpFrame, garpRequestFields, garpReplyFields, directedRequestField
 import type { FrameContext } from '../frames/frame-context.js';
 import { writeNeighborAdvert, NA_FRAME_LENGTH } from '../frames/neighbor-advert.js';
 import { SLOT_SIZE, type FrameBatch } from './packet-socket.js';
-import type { FrameKind, PlannedFrame } from '../schedule/schedule.js';
+import type { FrameKind, RoundFrame } from '../schedule/schedule.js';
 
 const ZERO_IP = new Uint8Array(4);
 
@@ -23,12 +23,12 @@ export function arpTemplates(ctx: FrameContext): ArpTemplates {
 }
 
 /**
- * Writes planned frames [from, from + count) into slots 0.. of the batch: a template copy plus
+ * Writes frames [from, from + count) into slots 0.. of the batch: a template copy plus
  * two 4-byte writes per ARP frame, so a 10,000-address burst is built in a few milliseconds.
  */
 export function writeFrames(
   batch: FrameBatch,
-  planned: readonly PlannedFrame[],
+  frames: readonly RoundFrame[],
   from: number,
   count: number,
   bytesOf: ReadonlyMap<string, Uint8Array>,
@@ -37,9 +37,9 @@ export function writeFrames(
 ): void {
   const slots = batch.slots;
   for (let i = 0; i < count; i++) {
-    const p = planned[from + i]!;
+    const p = frames[from + i]!;
     const ip = bytesOf.get(p.address);
-    if (ip === undefined) throw new Error(`no bytes for planned address ${p.address}`);
+    if (ip === undefined) throw new Error(`no bytes for address ${p.address}`);
     const at = i * SLOT_SIZE;
     if (p.kind === 'na') {
       writeNeighborAdvert(slots, at, ctx.mac, ip, ctx.router);

@@ -5,7 +5,7 @@ import { errnoName } from '../link/libc.js';
 import { TokenBucket } from '../schedule/token-bucket.js';
 import { arpTemplates, writeFrames } from './frame-factory.js';
 import type { FrameContext } from '../frames/frame-context.js';
-import type { PlannedFrame } from '../schedule/schedule.js';
+import type { RoundFrame } from '../schedule/schedule.js';
 
 /** How long a round keeps retrying a full queue (ENOBUFS/EAGAIN) before giving up on its rest. */
 const TRANSIENT_RETRY_BUDGET_MS = 2000;
@@ -47,9 +47,9 @@ export class InterfaceSender {
     this.bucket = maxPps === null ? null : new TokenBucket(maxPps, 1, performance.now());
   }
 
-  /** Builds and sends the planned frames in order; rounds on this interface run one after another. */
-  send(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
-    const run = this.queue.then(() => this.sendNow(planned, bytesOf, ctx, signal));
+  /** Builds and sends the frames in order; rounds on this interface run one after another. */
+  send(frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
+    const run = this.queue.then(() => this.sendNow(frames, bytesOf, ctx, signal));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -58,20 +58,20 @@ export class InterfaceSender {
    * One slice (at most SLICE frames) at once, no pacing: the caller has judged every frame just
    * before, so nothing may sit in a queue between that judgement and the kernel.
    */
-  async sendSlice(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SendReport> {
-    if (planned.length > SLICE) throw new Error(`a slice holds at most ${SLICE} frames, got ${planned.length}`);
+  async sendSlice(frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SendReport> {
+    if (frames.length > SLICE) throw new Error(`a slice holds at most ${SLICE} frames, got ${frames.length}`);
     const report: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
-    writeFrames(this.batch, planned, 0, planned.length, bytesOf, ctx, arpTemplates(ctx));
-    await this.sendSlots(planned.length, report);
+    writeFrames(this.batch, frames, 0, frames.length, bytesOf, ctx, arpTemplates(ctx));
+    await this.sendSlots(frames.length, report);
     return report;
   }
 
-  private async sendNow(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
+  private async sendNow(frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
     const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
     const templates = arpTemplates(ctx);
-    for (let from = 0; from < planned.length && total.error === null; from += SLICE) {
-      const count = Math.min(SLICE, planned.length - from);
-      writeFrames(this.batch, planned, from, count, bytesOf, ctx, templates);
+    for (let from = 0; from < frames.length && total.error === null; from += SLICE) {
+      const count = Math.min(SLICE, frames.length - from);
+      writeFrames(this.batch, frames, from, count, bytesOf, ctx, templates);
       await this.sendSlots(count, total, signal);
     }
     return total;

@@ -1,6 +1,6 @@
 import type { FrameContext } from '../frames/frame-context.js';
 import { InterfaceSender } from './interface-sender.js';
-import type { PlannedFrame } from '../schedule/schedule.js';
+import type { RoundFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';
 import type { FrameSink, SliceResult } from '../core/ports.js';
 
@@ -8,7 +8,7 @@ import type { FrameSink, SliceResult } from '../core/ports.js';
 export class PacketSink implements FrameSink {
   private readonly senders = new Map<string, InterfaceSender>();
 
-  async send(link: LinkInfo, frames: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SliceResult> {
+  async send(link: LinkInfo, frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SliceResult> {
     let sender: InterfaceSender;
     try {
       sender = this.sender(link);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { Clock, FrameSink, ObservedLinks, SliceResult } from '../../src/core/ports.js';
 import type { FrameContext } from '../../src/frames/frame-context.js';
-import type { FrameKind, PlannedFrame, ScheduleOptions } from '../../src/schedule/schedule.js';
+import type { FrameKind, RoundFrame, ScheduleOptions } from '../../src/schedule/schedule.js';
 import type { LinkAddress, LinkInfo } from '../../src/link/interfaces.js';
 import type { DbInventory } from '../../src/inventory/load-inventory.js';
 import { deriveTargets } from '../../src/inventory/derive-targets.js';
@@ -232,7 +232,7 @@ export class RecordingSink implements FrameSink {
     private readonly clock: Clock,
   ) {}
 
-  send(link: LinkInfo, frames: readonly PlannedFrame[], _bytes: ReadonlyMap<string, Uint8Array>, _ctx: FrameContext): Promise<SliceResult> {
+  send(link: LinkInfo, frames: readonly RoundFrame[], _bytes: ReadonlyMap<string, Uint8Array>, _ctx: FrameContext): Promise<SliceResult> {
     const t = this.clock.now();
     for (const f of frames) {
       if (!this.kernel.holds(link.name, f.address)) this.violations.push(`t=${t}: ${f.kind} for ${f.address} on ${link.name}, which the kernel does not hold`);

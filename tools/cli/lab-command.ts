@@ -15,7 +15,7 @@ import { FAULTS, HA_NAMES, haTimers, missingHaTools, type FaultName, type HaName
 import { renderPlot } from '../lab/plot.js';
 import { LINUX_DEFAULT_GC_THRESH3, NeighbourLimit } from '../lab/neighbour-limit.js';
 import { isShape, MigrationError, SHAPES } from '../../migrations/index.js';
-import { makePlan } from '../lab/addressing.js';
+import { makeLayout } from '../lab/addressing.js';
 import { NO_BACKENDS, type LabBackends } from '../lab/backends.js';
 import { LabDatabaseError, writeLabDatabase } from '../lab/lab-database.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
@@ -217,7 +217,7 @@ async function prepareDatabase(opts: LabOptions): Promise<void> {
   const db = opts.backends.db!;
   const started = performance.now();
   try {
-    const s = await writeLabDatabase(db.url, db.shape, makePlan(opts.floatingIps, opts.networks, opts.ipv6));
+    const s = await writeLabDatabase(db.url, db.shape, makeLayout(opts.floatingIps, opts.networks, opts.ipv6));
     const rows = Object.entries(s.rows)
       .map(([t, n]) => `${n} ${t}`)
       .join(', ');
@@ -332,13 +332,13 @@ export const labCommand: Command = {
     if (raised !== null) progress(raised);
     const runs: ModeRun[] = [];
     // One failover per mode; with --deadtimes, per deadtime, mode and sample (the original's order).
-    const plan: Array<{ mode: (typeof modes)[number]; deadtimeMs: number; sample: number }> = [];
+    const steps: Array<{ mode: (typeof modes)[number]; deadtimeMs: number; sample: number }> = [];
     for (const d of deadtimes ?? [opts.deadtimeMs / 1000]) {
-      for (const mode of modes) for (let k = 1; k <= (deadtimes === null ? 1 : samples); k++) plan.push({ mode, deadtimeMs: d * 1000, sample: k });
+      for (const mode of modes) for (let k = 1; k <= (deadtimes === null ? 1 : samples); k++) steps.push({ mode, deadtimeMs: d * 1000, sample: k });
     }
     if (ha !== 'simulated') progress(`HA manager ${ha} (${haTimers(ha, opts.deadtimeMs).text}); fault ${fault}`);
     try {
-      for (const [i, step] of plan.entries()) {
+      for (const [i, step] of steps.entries()) {
         const label = deadtimes === null ? step.mode : `${step.mode} (deadtime ${step.deadtimeMs / 1000} s, sample ${step.sample}/${samples})`;
         runs.push(await runMode(step.mode, { ...opts, deadtimeMs: step.deadtimeMs }, `${prefix}${i}-`, (m) => progress(m.replace(step.mode, label))));
         const s = summarize(runs[runs.length - 1]!);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { PUBLIC_IF, ROUTER_PUBLIC_IP, bindAll, bindFloating, bindRoutingSource, type AddressPlan } from './addressing.js';
+import { PUBLIC_IF, ROUTER_PUBLIC_IP, bindAll, bindFloating, bindRoutingSource, type AddressLayout } from './addressing.js';
 import type { ModeName } from './modes.js';
 import type { Topology } from './topology.js';
 import type { HookProcess } from '../serve/hook.js';
@@ -38,10 +38,10 @@ const inStandby = (t: Topology, argv: string[]): string[] => ['ip', 'netns', 'ex
 const ipStandby = (t: Topology, line: string): string[] => ['ip', '-n', t.ns.standby!, ...line.split(' ')];
 
 /** The original manual fix's peer per address: the upstream router, or the instance on a VLAN. */
-export function seedArpingCommands(plan: AddressPlan): string[][] {
-  const out: string[][] = [['arping', '-b', '-c', '1', '-s', plan.routingSource, '-I', PUBLIC_IF, ROUTER_PUBLIC_IP]];
-  for (const n of plan.networks) out.push(['arping', '-b', '-c', '1', '-s', n.gateway, '-I', n.bridge, n.instanceIp]);
-  for (const a of plan.floating) out.push(['arping', '-b', '-c', '1', '-s', a, '-I', PUBLIC_IF, ROUTER_PUBLIC_IP]);
+export function seedArpingCommands(layout: AddressLayout): string[][] {
+  const out: string[][] = [['arping', '-b', '-c', '1', '-s', layout.routingSource, '-I', PUBLIC_IF, ROUTER_PUBLIC_IP]];
+  for (const n of layout.networks) out.push(['arping', '-b', '-c', '1', '-s', n.gateway, '-I', n.bridge, n.instanceIp]);
+  for (const a of layout.floating) out.push(['arping', '-b', '-c', '1', '-s', a, '-I', PUBLIC_IF, ROUTER_PUBLIC_IP]);
   return out;
 }
 
@@ -54,26 +54,26 @@ export const novaArping = (address: string, dev: string): string[] => ['arping',
  */
 export async function runAction(mode: ModeName, ctx: ActionContext, out: ActionResult): Promise<void> {
   const { topo: t, signal } = ctx;
-  const plan = t.plan;
+  const layout = t.layout;
   const notes = out.notes;
   switch (mode) {
     case 'none': {
-      await t.group.batch(t.ns.standby!, bindAll(plan));
+      await t.group.batch(t.ns.standby!, bindAll(layout));
       out.boundAt = monotonicMs();
       return;
     }
     case 'seed-arping': {
-      if (plan.ipv6) notes.push('IPv6 gateways not announced (arping is IPv4 only)');
-      await t.group.batch(t.ns.standby!, bindAll(plan));
+      if (layout.ipv6) notes.push('IPv6 gateways not announced (arping is IPv4 only)');
+      await t.group.batch(t.ns.standby!, bindAll(layout));
       out.boundAt = monotonicMs();
-      for (const argv of seedArpingCommands(plan)) await exec(inStandby(t, argv), signal);
+      for (const argv of seedArpingCommands(layout)) await exec(inStandby(t, argv), signal);
       out.announcedAt = monotonicMs();
       return;
     }
     case 'nova-arping': {
       // heartbeat's IP resource first; nova never announces the routing source IP.
-      await exec(ipStandby(t, bindRoutingSource(plan)[0]!), signal);
-      for (const n of plan.networks) {
+      await exec(ipStandby(t, bindRoutingSource(layout)[0]!), signal);
+      for (const n of layout.networks) {
         // initialize_gateway_device: the bridge had no address, so the "changed" branch arpings it.
         await exec(ipStandby(t, `address add ${n.gateway}/${n.gatewayPrefix} dev ${n.bridge}`), signal);
         if (n.gatewayV6 !== null) await exec(ipStandby(t, `address add ${n.gatewayV6}/64 dev ${n.bridge} nodad`), signal);
@@ -81,9 +81,9 @@ export async function runAction(mode: ModeName, ctx: ActionContext, out: ActionR
       }
       // init_host_floating_ips: bind, then arping, one floating IP after the other.
       notes.push('routing source IP never announced (nova does not)');
-      const last = plan.floating.length - 1;
+      const last = layout.floating.length - 1;
       if (last < 0) out.boundAt = monotonicMs();
-      for (const [i, a] of plan.floating.entries()) {
+      for (const [i, a] of layout.floating.entries()) {
         await exec(ipStandby(t, bindFloating(a)), signal);
         if (i === last) out.boundAt = monotonicMs();
         await exec(inStandby(t, novaArping(a, PUBLIC_IF)), signal);
@@ -92,7 +92,7 @@ export async function runAction(mode: ModeName, ctx: ActionContext, out: ActionR
       return;
     }
     case 'nova-garp': {
-      await t.group.batch(t.ns.standby!, bindAll(plan));
+      await t.group.batch(t.ns.standby!, bindAll(layout));
       out.boundAt = monotonicMs();
       const ok = await ctx.hook!.notify();
       out.announcedAt = monotonicMs();

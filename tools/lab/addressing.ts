@@ -2,8 +2,8 @@ import type { Inventory, Target } from '../../src/inventory/target.js';
 import { canonicalIp } from '../../src/net/ip-address.js';
 
 /**
- * The lab's address plan: which address lives where, on both network hosts. Pure, so the plan a
- * run uses is the plan the tests check, and the sidecar's snapshot is derived from the same data.
+ * The lab's address layout: which address lives where, on both network hosts. Pure, so the layout a
+ * run uses is the layout the tests check, and the sidecar's snapshot is derived from the same data.
  *
  * Interface names are the same in `primary` and `standby` (as on two real nova-network hosts) and
  * never exist in the root namespace, so they need no per-run prefix.
@@ -37,7 +37,7 @@ export interface LabNetwork {
   instanceIpV6: string | null;
 }
 
-export interface AddressPlan {
+export interface AddressLayout {
   routingSource: string;
   floating: string[];
   networks: LabNetwork[];
@@ -52,7 +52,7 @@ export function floatingIp(k: number): string {
 // The snapshot (and the sidecar) only take canonical text: fd00:1:0::1 is fd00:1::1.
 const v6 = (text: string): string => canonicalIp(text)!;
 
-export function makePlan(floatingIps: number, networks: number, ipv6: boolean): AddressPlan {
+export function makeLayout(floatingIps: number, networks: number, ipv6: boolean): AddressLayout {
   if (!Number.isInteger(floatingIps) || floatingIps < 0 || floatingIps > MAX_FLOATING_IPS) {
     throw new RangeError(`floating IPs must be 0..${MAX_FLOATING_IPS}`);
   }
@@ -76,10 +76,10 @@ export function makePlan(floatingIps: number, networks: number, ipv6: boolean): 
 }
 
 /** Every address that moves at failover, as the sidecar sees them. */
-export function planTargets(plan: AddressPlan): Target[] {
-  const targets: Target[] = [{ kind: 'routing_source', address: plan.routingSource, interface: PUBLIC_IF }];
-  for (const a of plan.floating) targets.push({ kind: 'floating', address: a, interface: PUBLIC_IF });
-  for (const n of plan.networks) {
+export function layoutTargets(layout: AddressLayout): Target[] {
+  const targets: Target[] = [{ kind: 'routing_source', address: layout.routingSource, interface: PUBLIC_IF }];
+  for (const a of layout.floating) targets.push({ kind: 'floating', address: a, interface: PUBLIC_IF });
+  for (const n of layout.networks) {
     targets.push({ kind: 'gateway', address: n.gateway, interface: n.bridge });
     if (n.gatewayV6 !== null) targets.push({ kind: 'gateway_v6', address: n.gatewayV6, interface: n.bridge });
   }
@@ -87,8 +87,8 @@ export function planTargets(plan: AddressPlan): Target[] {
 }
 
 /** The inventory the lab hands the sidecar as its snapshot (what nova's database would say). */
-export function planInventory(plan: AddressPlan, readAt: Date): Inventory {
-  return { host: NOVA_HOST, source: 'static', schema: 'static', readAt: readAt.toISOString(), targets: planTargets(plan), skipped: [] };
+export function layoutInventory(layout: AddressLayout, readAt: Date): Inventory {
+  return { host: NOVA_HOST, source: 'static', schema: 'static', readAt: readAt.toISOString(), targets: layoutTargets(layout), skipped: [] };
 }
 
 /**
@@ -97,13 +97,13 @@ export function planInventory(plan: AddressPlan, readAt: Date): Inventory {
  * nova's `bind_floating_ip`). The routing source IP comes first: heartbeat's IP resource is
  * started before nova-network. IPv6 gateways use `nodad` (see docs/lab.md).
  */
-export function bindRoutingSource(plan: AddressPlan): string[] {
-  return [`address add ${plan.routingSource}/32 dev ${PUBLIC_IF}`];
+export function bindRoutingSource(layout: AddressLayout): string[] {
+  return [`address add ${layout.routingSource}/32 dev ${PUBLIC_IF}`];
 }
 
-export function bindGateways(plan: AddressPlan): string[] {
+export function bindGateways(layout: AddressLayout): string[] {
   const lines: string[] = [];
-  for (const n of plan.networks) {
+  for (const n of layout.networks) {
     lines.push(`address add ${n.gateway}/${n.gatewayPrefix} dev ${n.bridge}`);
     if (n.gatewayV6 !== null) lines.push(`address add ${n.gatewayV6}/64 dev ${n.bridge} nodad`);
   }
@@ -114,21 +114,21 @@ export function bindFloating(address: string): string {
   return `address add ${address}/32 dev ${PUBLIC_IF}`;
 }
 
-export function bindAll(plan: AddressPlan): string[] {
-  return [...bindRoutingSource(plan), ...bindGateways(plan), ...plan.floating.map(bindFloating)];
+export function bindAll(layout: AddressLayout): string[] {
+  return [...bindRoutingSource(layout), ...bindGateways(layout), ...layout.floating.map(bindFloating)];
 }
 
 /** Where each probed address is probed from: the laptop for public ones, an instance for gateways. */
-export interface ProbeGroupPlan {
+export interface ProbeGroupLayout {
   /** Role of the namespace the probes start in (`laptop`, `inst0`, ...). */
   role: string;
   addresses: string[];
 }
 
-export function probeGroups(plan: AddressPlan): ProbeGroupPlan[] {
+export function probeGroups(layout: AddressLayout): ProbeGroupLayout[] {
   return [
-    { role: 'laptop', addresses: [plan.routingSource, ...plan.floating] },
-    ...plan.networks.map((n) => ({ role: instanceRole(n.index), addresses: n.gatewayV6 === null ? [n.gateway] : [n.gateway, n.gatewayV6] })),
+    { role: 'laptop', addresses: [layout.routingSource, ...layout.floating] },
+    ...layout.networks.map((n) => ({ role: instanceRole(n.index), addresses: n.gatewayV6 === null ? [n.gateway] : [n.gateway, n.gatewayV6] })),
   ];
 }
 

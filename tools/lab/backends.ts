@@ -22,7 +22,7 @@ export const NO_BACKENDS: LabBackends = { db: null, amqp: null };
 export { TcpRelay, type Endpoint };
 
 /** Link name and addresses of a run's management veth, from its namespace prefix `nglab-<tag>-<i>-`. */
-export function managementPlan(prefix: string): { rootIf: string; nsIf: string; rootIp: string; nsIp: string } {
+export function managementLayout(prefix: string): { rootIf: string; nsIf: string; rootIp: string; nsIp: string } {
   const m = /^nglab-([0-9a-f]{6})-(\d+)-$/.exec(prefix);
   if (m === null) throw new RangeError(`not a lab namespace prefix: '${prefix}'`);
   const tag = m[1]!;
@@ -48,7 +48,7 @@ export class ManagementLink {
   }
 
   static async create(prefix: string, standbyNs: string): Promise<ManagementLink> {
-    const p = managementPlan(prefix);
+    const p = managementLayout(prefix);
     const link = new ManagementLink(p.rootIf, p.rootIp);
     try {
       await run(['ip', 'link', 'add', p.rootIf, 'type', 'veth', 'peer', 'name', p.nsIf, 'netns', standbyNs]);

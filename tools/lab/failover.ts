@@ -5,7 +5,7 @@ import amqp from 'amqplib';
 import { amqpUrls } from '../../src/amqp/broker-url.js';
 import { publishOnce } from '../../src/amqp/nova-bus.js';
 import { runAction, type ActionResult } from './actions.js';
-import { bindFloating, makePlan, NOVA_HOST, planInventory, planTargets, probeGroups, type AddressPlan } from './addressing.js';
+import { bindFloating, makeLayout, NOVA_HOST, layoutInventory, layoutTargets, probeGroups, type AddressLayout } from './addressing.js';
 import { labExchange, ManagementLink, relayedDatabaseUrl, type LabBackends, type SidecarConfOptions } from './backends.js';
 import { compareTargets } from './inventory-check.js';
 import { spareFloatingIp } from './lab-database.js';
@@ -50,9 +50,9 @@ export type Progress = (msg: string) => void;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-function proberConfig(topo: Topology, plan: AddressPlan, intervalMs: number): ProberConfig {
+function proberConfig(topo: Topology, layout: AddressLayout, intervalMs: number): ProberConfig {
   const groups: ProberConfig['groups'] = [];
-  for (const g of probeGroups(plan)) {
+  for (const g of probeGroups(layout)) {
     for (const family of [4, 6] as const) {
       const addresses = g.addresses.filter((a) => (family === 6) === a.includes(':'));
       if (addresses.length > 0) groups.push({ netnsPath: nsPath(topo.ns[g.role]!), from: g.role, family, addresses });
@@ -76,12 +76,12 @@ function track<T extends { kill(): void }>(p: T): T {
 }
 
 export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, progress: Progress): Promise<ModeRun> {
-  const plan = makePlan(opts.floatingIps, opts.networks, opts.ipv6);
-  const total = probeGroups(plan).reduce((n, g) => n + g.addresses.length, 0);
+  const layout = makeLayout(opts.floatingIps, opts.networks, opts.ipv6);
+  const total = probeGroups(layout).reduce((n, g) => n + g.addresses.length, 0);
   const intervalMs = opts.probeIntervalMs ?? probeIntervalMs(total);
   const buildStart = monotonicMs();
   const real = opts.ha !== 'simulated';
-  const topo = await buildTopology(prefix, plan, { bindPrimary: !real, routerDropsGarp: opts.routerDropsGarp === true });
+  const topo = await buildTopology(prefix, layout, { bindPrimary: !real, routerDropsGarp: opts.routerDropsGarp === true });
   progress(`${mode}: topology ${prefix}* up (${Object.keys(topo.ns).length} namespaces) in ${((monotonicMs() - buildStart) / 1000).toFixed(1)} s`);
   let dir: string | null = null;
   let sidecar: LabSidecar | null = null;
@@ -112,9 +112,9 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         progress(`${mode}: management link ${mgmt.rootIf} (${mgmt.rootIp}) into the standby, relaying to${b.db === null ? '' : ` the database ${b.db.url.redacted}`}${b.amqp === null ? '' : `${b.db === null ? '' : ' and'} RabbitMQ ${b.amqp.redacted}`}`);
       }
       // With --db the sidecar gets no snapshot: its inventory can only come from the database.
-      sidecar = await LabSidecar.start(topo.ns.standby!, dir, { snapshot: b.db === null ? planInventory(plan, new Date()) : null, conf });
+      sidecar = await LabSidecar.start(topo.ns.standby!, dir, { snapshot: b.db === null ? layoutInventory(layout, new Date()) : null, conf });
       track({ kill: () => sidecar!.serve.child.kill('SIGKILL') });
-      for (const line of await checkBackends(sidecar, plan, b)) {
+      for (const line of await checkBackends(sidecar, layout, b)) {
         backendNotes.push(line);
         progress(`${mode}: ${line}`);
       }
@@ -130,7 +130,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       cluster = await HaCluster.start(opts.ha as Exclude<HaName, 'simulated'>, topo, mode, haDir, opts.deadtimeMs, sidecar?.socketPath ?? null, (m) => progress(`${mode}: ${m}`));
     }
 
-    prober = track(await Prober.start(proberConfig(topo, plan, intervalMs)));
+    prober = track(await Prober.start(proberConfig(topo, layout, intervalMs)));
     const p = prober;
     // The router resolves every address now, for the first time: its entries start REACHABLE.
     if (!(await p.until((s) => s.up === s.total, 15_000))) {
@@ -144,7 +144,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
     let t0: number;
     let t0Wall = Date.now();
     if (cluster === null) {
-      if (opts.splitBrain === true) await splitPrimary(topo, splitBrainShare(plan));
+      if (opts.splitBrain === true) await splitPrimary(topo, splitBrainShare(layout));
       else await killPrimary(topo);
       t0 = monotonicMs();
       t0Wall = Date.now();
@@ -237,7 +237,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
       await sidecar.waitBursts(1, 4000);
       for (const b of sidecar.bursts) action.notes.push(`sidecar burst: ${burstText(b)}`);
       for (const e of sidecar.errors) action.notes.push(`sidecar error: ${e}`);
-      if (opts.splitBrain === true) action.notes.push(...(await splitBrainNotes(sidecar, splitBrainShare(plan), t0Wall)));
+      if (opts.splitBrain === true) action.notes.push(...(await splitBrainNotes(sidecar, splitBrainShare(layout), t0Wall)));
     }
     const steadySent = Math.max(1, result.steadySent);
     return {
@@ -276,7 +276,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
 
 /**
  * With --db: the sidecar read its inventory from the database (not a snapshot) and it is exactly
- * the plan's targets, so the distractor rows were left out. With --amqp: it consumes from the
+ * the layout's targets, so the distractor rows were left out. With --amqp: it consumes from the
  * broker. Throws when either does not hold; returns lines for the notes.
  */
 /** When the sidecar reported each address the old primary kept (it probes after the hook). */
@@ -292,13 +292,13 @@ async function splitBrainNotes(sidecar: LabSidecar, kept: readonly string[], t0W
   return notes;
 }
 
-async function checkBackends(sidecar: LabSidecar, plan: AddressPlan, b: LabBackends): Promise<string[]> {
+async function checkBackends(sidecar: LabSidecar, layout: AddressLayout, b: LabBackends): Promise<string[]> {
   const lines: string[] = [];
   if (b.db !== null) {
     const s = await sidecar.waitStatus((x) => x.database.ok !== null, 15_000);
     if (s.database.ok !== true) throw new Error(`the sidecar did not read the lab database: ${s.database.detail}`);
     if (!s.inventory.why.startsWith('database ')) throw new Error(`the sidecar's inventory did not come from the database: ${s.inventory.why}`);
-    const diff = compareTargets(planTargets(plan), s.inventory.targets);
+    const diff = compareTargets(layoutTargets(layout), s.inventory.targets);
     if (diff.missing.length > 0 || diff.extra.length > 0) {
       throw new Error(`the sidecar's inventory from the database differs from the lab's: missing ${diff.missing.join(', ') || 'none'}; extra ${diff.extra.join(', ') || 'none'}`);
     }
@@ -318,7 +318,7 @@ async function checkBackends(sidecar: LabSidecar, plan: AddressPlan, b: LabBacke
  * must announce it from that message (burst trigger amqp-associate).
  */
 async function amqpAssociate(sidecar: LabSidecar, topo: Topology, b: LabBackends, prefix: string): Promise<string> {
-  const spare = spareFloatingIp(topo.plan);
+  const spare = spareFloatingIp(topo.layout);
   const cast = {
     method: 'associate_floating_ip',
     args: { floating_address: spare, fixed_address: '100.64.255.1' },

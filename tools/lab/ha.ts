@@ -163,7 +163,7 @@ export class HaCluster {
         const d = join(dir, role);
         await mkdir(d, { recursive: true });
         const conf = await writeStandin(
-          { node: NODES[role], mode: role === 'primary' ? 'bind-only' : mode, plan: topo.plan, fifo: events.path, controlSocket: role === 'standby' ? controlSocket : null },
+          { node: NODES[role], mode: role === 'primary' ? 'bind-only' : mode, layout: topo.layout, fifo: events.path, controlSocket: role === 'standby' ? controlSocket : null },
           d,
         );
         await c.launch(role, d, conf);

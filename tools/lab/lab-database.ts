@@ -2,7 +2,7 @@ import { createDatabase, deleteRows, fixedIpRow, floatingIpRow, INSERT_ORDER, in
 import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import type { DatabaseUrl } from '../../src/nova/database-url.js';
-import { NOVA_HOST, type AddressPlan } from './addressing.js';
+import { NOVA_HOST, type AddressLayout } from './addressing.js';
 
 /**
  * `--db URL`: nova's rows for exactly the lab's topology, as nova-network's database would hold
@@ -28,13 +28,13 @@ export const OTHER_HOST = 'network-b';
 /** Addresses of the distractor floating IPs (TEST-NET-2, never bound in the lab). */
 const DISTRACTOR_NET = '198.51.100';
 
-/** The first floating IP after the plan's: unassociated in the database, bound only by the AMQP demo. */
-export function spareFloatingIp(plan: AddressPlan): string {
-  const last = plan.floating.length;
+/** The first floating IP after the layout's: unassociated in the database, bound only by the AMQP demo. */
+export function spareFloatingIp(layout: AddressLayout): string {
+  const last = layout.floating.length;
   return `172.20.${1 + Math.floor(last / 250)}.${1 + (last % 250)}`;
 }
 
-export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date()): LabRowSet {
+export function labRows(layout: AddressLayout, shape: Shape, now: Date = new Date()): LabRowSet {
   const ts = rowTimestamp(now);
   const distractors: string[] = [];
 
@@ -63,11 +63,11 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
       ),
     );
   };
-  for (const n of plan.networks) network(n.index + 1, n.vlan, `10.1.${n.index}`, n.gateway, n.gatewayV6, NOVA_HOST, false);
-  const otherNetId = plan.networks.length + 1;
+  for (const n of layout.networks) network(n.index + 1, n.vlan, `10.1.${n.index}`, n.gateway, n.gatewayV6, NOVA_HOST, false);
+  const otherNetId = layout.networks.length + 1;
   network(otherNetId, 3000, '10.2.0', '10.2.0.1', null, OTHER_HOST, false);
   distractors.push(`networks.id=${otherNetId} (host ${OTHER_HOST})`);
-  const deletedNetId = plan.networks.length + 2;
+  const deletedNetId = layout.networks.length + 2;
   network(deletedNetId, 3001, '10.2.1', '10.2.1.1', null, NOVA_HOST, true);
   distractors.push(`networks.id=${deletedNetId} (deleted)`);
 
@@ -82,7 +82,7 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
     instances.push(instanceRow({ id, uuid, host: 'compute-1', projectId: 'lab-project' }, shape, ts));
     // Unique per row; the lab's instances do not use them, nova's rows just have them.
     const address = `100.64.${(k >> 8) & 0xff}.${k & 0xff}`;
-    fixedIps.push(fixedIpRow({ id, address, networkId: plan.networks.length > 0 ? 1 + (k % plan.networks.length) : otherNetId, instanceId: id, instanceUuid: uuid }, shape, ts));
+    fixedIps.push(fixedIpRow({ id, address, networkId: layout.networks.length > 0 ? 1 + (k % layout.networks.length) : otherNetId, instanceId: id, instanceUuid: uuid }, shape, ts));
     return id;
   };
   const floating = (address: string, host: string, fixedId: number | null, deleted: boolean): number => {
@@ -90,10 +90,10 @@ export function labRows(plan: AddressPlan, shape: Shape, now: Date = new Date())
     floatingIps.push(floatingIpRow({ id, address, host, fixedIpId: fixedId, projectId: fixedId === null ? null : 'lab-project', deleted }, shape, ts));
     return id;
   };
-  for (const a of plan.floating) floating(a, NOVA_HOST, fixedFor(), false);
+  for (const a of layout.floating) floating(a, NOVA_HOST, fixedFor(), false);
   for (let i = 1; i <= 3; i++) distractors.push(`floating_ips.id=${floating(`${DISTRACTOR_NET}.${i}`, OTHER_HOST, fixedFor(), false)} (host ${OTHER_HOST})`);
   distractors.push(`floating_ips.id=${floating(`${DISTRACTOR_NET}.10`, NOVA_HOST, fixedFor(), true)} (deleted)`);
-  const spare = spareFloatingIp(plan);
+  const spare = spareFloatingIp(layout);
   distractors.push(`floating_ips.id=${floating(spare, NOVA_HOST, null, false)} (unassociated)`);
 
   const services = [NOVA_HOST, OTHER_HOST].map((host, i) => serviceRow({ id: i + 1, host, reportCount: 100 + i }, shape, ts));
@@ -130,7 +130,7 @@ export interface LabDatabaseSummary {
  * lab's. Rows from an earlier lab run (or `nova-garp db seed --host network-ha`) are replaced;
  * a database with other nova rows is refused, so a real nova database is never emptied.
  */
-export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, plan: AddressPlan, timeoutMs = 5000): Promise<LabDatabaseSummary> {
+export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, layout: AddressLayout, timeoutMs = 5000): Promise<LabDatabaseSummary> {
   await createDatabase(url, timeoutMs);
   const handle = openNovaDb(url, { connectTimeoutMs: timeoutMs, readOnly: false });
   try {
@@ -147,7 +147,7 @@ export async function writeLabDatabase(url: DatabaseUrl, shape: Shape, plan: Add
       await deleteRows(db);
       replaced = true;
     }
-    const set = labRows(plan, shape);
+    const set = labRows(layout, shape);
     for (const t of INSERT_ORDER) await insertRows(db, t, set.rows[t]);
     const rows = Object.fromEntries(INSERT_ORDER.map((t) => [t, set.rows[t].length])) as Record<LabTable, number>;
     return { shape, applied, replaced, rows, distractors: set.distractors, spareFloating: set.spareFloating };

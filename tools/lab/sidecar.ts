@@ -14,7 +14,7 @@ import { labNovaConf, type SidecarConfOptions } from './backends.js';
  */
 
 /**
- * How the lab's sidecar gets its inventory and triggers: by default the plan as its snapshot, a
+ * How the lab's sidecar gets its inventory and triggers: by default the layout as its snapshot, a
  * nova.conf with no database, no broker; with `--db`/`--amqp` no snapshot, and nova.conf points
  * at the lab database and broker through the management link's relays.
  */

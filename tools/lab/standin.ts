@@ -3,7 +3,7 @@ import { openSync, constants } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { PUBLIC_IF, bindAll, bindFloating, bindRoutingSource, type AddressPlan } from './addressing.js';
+import { PUBLIC_IF, bindAll, bindFloating, bindRoutingSource, type AddressLayout } from './addressing.js';
 import { novaArping, seedArpingCommands } from './actions.js';
 import type { ModeName } from './modes.js';
 import { monotonicMs } from './prober.js';
@@ -44,7 +44,7 @@ export interface StandinSetup {
    * failover and is not measured, so it only binds.
    */
   mode: ModeName | 'bind-only';
-  plan: AddressPlan;
+  layout: AddressLayout;
   /** The run's event FIFO. */
   fifo: string;
   /** nova-garp mode: the standby sidecar's control socket. */
@@ -62,18 +62,18 @@ export function standinScript(s: StandinSetup, dir: string, tools: { ip: string;
     case 'none':
       break;
     case 'seed-arping':
-      for (const argv of seedArpingCommands(s.plan)) announce.push(`${tools.arping} ${argv.slice(1).join(' ')} >/dev/null 2>&1`);
+      for (const argv of seedArpingCommands(s.layout)) announce.push(`${tools.arping} ${argv.slice(1).join(' ')} >/dev/null 2>&1`);
       break;
     case 'nova-arping': {
       // Bind and arping interleave, serially, as in init_host (see actions.ts).
       bind.length = 0;
-      bind.push(ip(replace(bindRoutingSource(s.plan)[0]!)));
-      for (const n of s.plan.networks) {
+      bind.push(ip(replace(bindRoutingSource(s.layout)[0]!)));
+      for (const n of s.layout.networks) {
         bind.push(ip(`address replace ${n.gateway}/${n.gatewayPrefix} dev ${n.bridge}`));
         if (n.gatewayV6 !== null) bind.push(ip(`address replace ${n.gatewayV6}/64 dev ${n.bridge} nodad`));
         bind.push(`${tools.arping} ${novaArping(n.gateway, n.bridge).slice(1).join(' ')} >/dev/null 2>&1`);
       }
-      for (const a of s.plan.floating) {
+      for (const a of s.layout.floating) {
         bind.push(ip(replace(bindFloating(a))));
         bind.push(`${tools.arping} ${novaArping(a, PUBLIC_IF).slice(1).join(' ')} >/dev/null 2>&1`);
       }
@@ -118,7 +118,7 @@ export function standinScript(s: StandinSetup, dir: string, tools: { ip: string;
  */
 export async function writeStandin(s: StandinSetup, dir: string): Promise<string> {
   const tools = { ip: which('ip'), arping: which('arping'), python3: which('python3') };
-  const lines = bindAll(s.plan);
+  const lines = bindAll(s.layout);
   await writeFile(join(dir, 'bind.batch'), lines.map(replace).join('\n') + '\n');
   await writeFile(join(dir, 'unbind.batch'), [...lines].reverse().map(del).join('\n') + '\n');
   const script = join(dir, 'nova-network');

@@ -10,7 +10,7 @@ import {
   STANDBY_HOST_IP,
   bindAll,
   instanceRole,
-  type AddressPlan,
+  type AddressLayout,
 } from './addressing.js';
 
 /**
@@ -30,7 +30,7 @@ import {
 export interface Topology {
   group: NamespaceGroup;
   ns: Record<string, string>;
-  plan: AddressPlan;
+  layout: AddressLayout;
 }
 
 export const nsPath = (name: string): string => `/var/run/netns/${name}`;
@@ -40,10 +40,10 @@ async function sysctl(group: NamespaceGroup, ns: string, settings: string[]): Pr
 }
 
 /** `bindPrimary: false`: the primary's HA manager binds the addresses when it starts nova-network. */
-export async function buildTopology(prefix: string, plan: AddressPlan, opts: { bindPrimary: boolean; routerDropsGarp?: boolean } = { bindPrimary: true }): Promise<Topology> {
+export async function buildTopology(prefix: string, layout: AddressLayout, opts: { bindPrimary: boolean; routerDropsGarp?: boolean } = { bindPrimary: true }): Promise<Topology> {
   const group = new NamespaceGroup(prefix);
   try {
-    const roles = ['sw', 'router', 'laptop', 'primary', 'standby', ...plan.networks.map((n) => instanceRole(n.index))];
+    const roles = ['sw', 'router', 'laptop', 'primary', 'standby', ...layout.networks.map((n) => instanceRole(n.index))];
     const ns: Record<string, string> = {};
     for (const r of roles) ns[r] = await group.add(r);
     const sw = ns.sw!;
@@ -61,7 +61,7 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
     port('r0', 'wan0', ns.router!, 'pub');
     port('p0', PUBLIC_IF, ns.primary!, 'pub');
     port('s0', PUBLIC_IF, ns.standby!, 'pub');
-    for (const n of plan.networks) {
+    for (const n of layout.networks) {
       swLines.push(`link add v${n.index} type bridge`, `link set v${n.index} up`);
       port(`pv${n.index}`, n.vlanIf, ns.primary!, `v${n.index}`);
       port(`sv${n.index}`, n.vlanIf, ns.standby!, `v${n.index}`);
@@ -83,18 +83,18 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
     ] as const) {
       const lines = [`address add ${hostIp}/${PUBLIC_PREFIX} dev ${PUBLIC_IF}`, `link set ${PUBLIC_IF} up`, `route add default via ${ROUTER_PUBLIC_IP}`];
       // Both hosts have their VLAN bridges (nova's ensure_bridge); only the active one has addresses.
-      for (const n of plan.networks) {
+      for (const n of layout.networks) {
         lines.push(`link add ${n.bridge} type bridge`, `link set ${n.vlanIf} master ${n.bridge}`, `link set ${n.vlanIf} up`, `link set ${n.bridge} up`);
       }
       await group.batch(ns[role]!, lines);
     }
-    for (const n of plan.networks) {
+    for (const n of layout.networks) {
       const lines = [`address add ${n.instanceIp}/24 dev eth0`, 'link set eth0 up', `route add default via ${n.gateway}`];
       if (n.instanceIpV6 !== null) lines.push(`address add ${n.instanceIpV6}/64 dev eth0 nodad`);
       await group.batch(ns[instanceRole(n.index)]!, lines);
     }
-    if (opts.bindPrimary) await group.batch(ns.primary!, bindAll(plan));
-    return { group, ns, plan };
+    if (opts.bindPrimary) await group.batch(ns.primary!, bindAll(layout));
+    return { group, ns, layout };
   } catch (err) {
     await group.cleanup();
     throw err;
@@ -103,12 +103,12 @@ export async function buildTopology(prefix: string, plan: AddressPlan, opts: { b
 
 /** t0: the primary's NICs lose their link, as when the machine dies. */
 export async function killPrimary(t: Topology): Promise<void> {
-  await t.group.batch(t.ns.primary!, [`link set ${PUBLIC_IF} down`, ...t.plan.networks.map((n) => `link set ${n.vlanIf} down`)]);
+  await t.group.batch(t.ns.primary!, [`link set ${PUBLIC_IF} down`, ...t.layout.networks.map((n) => `link set ${n.vlanIf} down`)]);
 }
 
 /** The floating IPs a split-brain primary keeps (every fifth, at least one). */
-export function splitBrainShare(plan: AddressPlan): string[] {
-  return plan.floating.filter((_, i) => i % 5 === 0);
+export function splitBrainShare(layout: AddressLayout): string[] {
+  return layout.floating.filter((_, i) => i % 5 === 0);
 }
 
 /**
@@ -118,8 +118,8 @@ export function splitBrainShare(plan: AddressPlan): string[] {
  */
 export async function splitPrimary(t: Topology, keep: readonly string[]): Promise<void> {
   const held = new Set(keep);
-  const drop = [t.plan.routingSource, ...t.plan.floating].filter((a) => !held.has(a));
-  await t.group.batch(t.ns.primary!, [...t.plan.networks.map((n) => `link set ${n.vlanIf} down`), ...drop.map((a) => `address del ${a}/32 dev ${PUBLIC_IF}`)]);
+  const drop = [t.layout.routingSource, ...t.layout.floating].filter((a) => !held.has(a));
+  await t.group.batch(t.ns.primary!, [...t.layout.networks.map((n) => `link set ${n.vlanIf} down`), ...drop.map((a) => `address del ${a}/32 dev ${PUBLIC_IF}`)]);
 }
 
 export async function standbyBatch(t: Topology, lines: string[]): Promise<void> {
