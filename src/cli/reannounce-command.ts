@@ -9,7 +9,7 @@ import { overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS } from './settings-
 import { amqpUrls, redactAmqpUrl } from '../amqp/broker-url.js';
 import { REANNOUNCE_FANOUT, publishOnce, reannounceKey } from '../amqp/nova-bus.js';
 import { REANNOUNCE_METHOD } from '../amqp/nova-message.js';
-import { TARGET_KINDS } from '../inventory/target.js';
+import { TARGET_KINDS } from '../targets/target.js';
 
 const HELP = `Usage: nova-garp reannounce [--address A ...] [--kind K ...] [options]
 

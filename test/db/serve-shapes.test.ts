@@ -8,7 +8,7 @@ import { controlRequest } from '../../src/sidecar/control-client.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab } from '../helpers/sidecar-fixture.js';
-import type { TcpRelay } from '../helpers/tcp-relay.js';
+import type { TcpRelay } from '../../tools/netns/tcp-relay.js';
 
 /**
  * A real `nova-garp serve` (in the lab's sender namespace, the database reached through a relay)

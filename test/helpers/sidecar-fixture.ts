@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPair, type Pair } from './pair.js';
-import { TcpRelay } from './tcp-relay.js';
+import { TcpRelay } from '../../tools/netns/tcp-relay.js';
 import { run } from '../../src/shell.js';
 import { ServeProcess } from '../../tools/serve/serve-process.js';
 

@@ -12,7 +12,7 @@ import { createTestDatabase, missingMysql, type TestDatabase } from '../helpers/
 import { broker, connect, missingBroker, uniqueExchange } from '../helpers/rabbitmq.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { neighbourMac, staleEntry } from '../helpers/pair.js';
-import type { TcpRelay } from '../helpers/tcp-relay.js';
+import type { TcpRelay } from '../../tools/netns/tcp-relay.js';
 
 /**
  * The orders of events that left addresses dark, with the real kernel, MariaDB and RabbitMQ: the

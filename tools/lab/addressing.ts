@@ -1,4 +1,4 @@
-import type { Inventory, Target } from '../../src/inventory/target.js';
+import type { Inventory, Target } from '../../src/targets/target.js';
 import { canonicalIp } from '../../src/net/ip-address.js';
 
 /**

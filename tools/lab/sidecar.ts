@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServeProcess } from '../serve/serve-process.js';
 import { writeSnapshot } from '../../src/inventory/snapshot.js';
-import type { Inventory } from '../../src/inventory/target.js';
+import type { Inventory } from '../../src/targets/target.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { NOVA_HOST, PUBLIC_IF } from './addressing.js';
 import { labNovaConf, type SidecarConfOptions } from './backends.js';

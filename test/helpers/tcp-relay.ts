@@ -1,1 +1,0 @@
-export { TcpRelay } from '../../tools/netns/tcp-relay.js';
