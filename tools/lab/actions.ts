@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { PUBLIC_IF, ROUTER_PUBLIC_IP, bindAll, bindFloating, bindRoutingSource, type AddressLayout } from './addressing.js';
 import type { ModeName } from './modes.js';
 import type { Topology } from './topology.js';
-import type { HookProcess } from '../serve/hook.js';
+import type { HookProcess } from './sidecar.js';
 import { monotonicMs } from './prober.js';
 
 /**

@@ -14,8 +14,7 @@ import { gapThresholdMs, outageOf } from './outage.js';
 import { monotonicMs, Prober, probeIntervalMs } from './prober.js';
 import type { ProberConfig } from './prober-process.js';
 import type { ModeRun } from './report.js';
-import { LabSidecar } from './sidecar.js';
-import { HookProcess } from '../serve/hook.js';
+import { HookProcess, LabSidecar } from './sidecar.js';
 import { FAULT_TEXT, HaCluster, haTimers, type FaultName, type HaName } from './ha.js';
 import { buildTopology, killPrimary, nsPath, splitBrainShare, splitPrimary, standbyBatch, type Topology } from './topology.js';
 
@@ -119,7 +118,7 @@ export async function runMode(mode: ModeName, opts: LabOptions, prefix: string, 
         progress(`${mode}: ${line}`);
       }
       if (!real) {
-        hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath, NOVA_HOST);
+        hook = await HookProcess.start(topo.ns.standby!, sidecar.socketPath);
         track({ kill: () => void hook!.stop() });
       }
       progress(`${mode}: nova-garp serve ready in the standby${real ? '' : ', hook process waiting'}`);

@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServeProcess } from '../serve/serve-process.js';
+import { hookPython } from '../serve/hook.js';
+import { killOnExit, ServeProcess, stopChild } from '../serve/serve-process.js';
 import { writeSnapshot } from '../../src/inventory/snapshot.js';
 import type { Inventory } from '../../src/targets/target.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
@@ -8,9 +10,10 @@ import { NOVA_HOST, PUBLIC_IF } from './addressing.js';
 import { labNovaConf, type SidecarConfOptions } from './backends.js';
 
 /**
- * The lab's sidecar: `nova-garp serve` (tools/serve/serve-process.ts) running in the standby
- * namespace, as a sidecar runs next to nova-network, started before the failover. nova-network's
- * side of the hook is tools/serve/hook.ts.
+ * The real pieces of the nova-garp mode: `nova-garp serve` (tools/serve/serve-process.ts) running
+ * in the standby namespace (as a sidecar runs next to nova-network, started before the failover)
+ * and a real Python process that has imported patches/nova_garp_hook.py, as nova-network has, and
+ * calls notify_started() when told to (the end of init_host; tools/serve/hook.ts).
  */
 
 /**
@@ -101,5 +104,74 @@ export class LabSidecar {
 
   async stop(): Promise<void> {
     await this.serve.stop(5000);
+  }
+}
+
+/** nova-network's side: a Python process with the hook imported, waiting for the end of init_host. */
+export class HookProcess {
+  private out = '';
+  stderr = '';
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  static async start(standbyNs: string, socketPath: string): Promise<HookProcess> {
+    const script = hookPython(socketPath, NOVA_HOST, [
+      "sys.stdout.write('ready\\n')",
+      'sys.stdout.flush()',
+      'sys.stdin.readline()',
+      'ok = NOTIFY',
+      "sys.stdout.write('ok\\n' if ok else 'fail\\n')",
+      'sys.stdout.flush()',
+    ]);
+    const child = spawn('ip', ['netns', 'exec', standbyNs, 'python3', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    killOnExit(child);
+    const h = new HookProcess(child);
+    await h.waitFor('ready', 20_000);
+    return h;
+  }
+
+  private waitFor(word: string, timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = /(ready|ok|fail)\n/.exec(this.out);
+        if (m === null) return false;
+        this.out = this.out.slice(m.index + m[0].length);
+        if (word === 'ready' && m[1] !== 'ready') reject(new Error(`hook process said ${m[1]}`));
+        else resolve(m[1]!);
+        return true;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`hook process did not say ${word} within ${timeoutMs} ms: ${this.stderr.trim()}`));
+      }, timeoutMs);
+      const onData = (): void => {
+        if (check()) cleanup();
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(new Error(`hook process exited: ${this.stderr.trim()}`));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', onData);
+        this.child.off('exit', onExit);
+      };
+      this.child.stdout!.on('data', onData);
+      this.child.once('exit', onExit);
+    });
+  }
+
+  /** Calls notify_started(); true when the sidecar accepted the event. */
+  async notify(): Promise<boolean> {
+    this.child.stdin!.write('\n');
+    return (await this.waitFor('ok|fail', 10_000)) === 'ok';
+  }
+
+  async stop(): Promise<void> {
+    await stopChild(this.child, 2000);
   }
 }

@@ -70,10 +70,9 @@ export class ServeProcess {
       }
       for (const l of this.listeners) l();
     });
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code) => {
       if (code !== 0 && code !== null) this.logs.push({ msg: `serve exited ${code}` });
       for (const l of this.listeners) l();
-      void signal;
     });
   }
 
