@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame, classifyArp } from '../../src/frames/arp-frame.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 import { fmtMs, progress, table, writeResult } from '../lib/report.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url));

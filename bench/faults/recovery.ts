@@ -18,10 +18,10 @@ import mysql from 'mysql2/promise';
 import { migrateToShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { TcpRelay } from '../../src/netns/tcp-relay.js';
-import { run } from '../../src/netns/shell.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { TcpRelay } from '../../tools/netns/tcp-relay.js';
+import { run } from '../../src/shell.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 

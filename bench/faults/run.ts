@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 import { fmtMs, progress, table, writeResult } from '../lib/report.js';
 import { recovery } from './recovery.js';
 

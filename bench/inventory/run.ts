@@ -7,11 +7,11 @@ import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { readInventoryFromDatabase } from '../../src/inventory/load-inventory.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { deriveTargets } from '../../src/nova/derive-targets.js';
+import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import { readNovaRows } from '../../src/nova/inventory-reader.js';
 import { detectSchema } from '../../src/nova/schema-shape.js';
-import { seedNova, type SeedSummary } from '../../src/nova/seed.js';
-import { readSnapshot, writeSnapshot } from '../../src/state/snapshot.js';
+import { seedNova, type SeedSummary } from '../../tools/seed/seed.js';
+import { readSnapshot, writeSnapshot } from '../../src/inventory/snapshot.js';
 
 /**
  * Inventory benchmark: seeds a nova-shaped database (10,000 floating IPs, 1,000 networks by

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGarpReply, buildGarpRequest } from '../../src/frames/arp-frame.js';
 import { parseMac } from '../../src/frames/mac.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 import { RESULTS_DIR } from './report.js';
 
 /** bench/lib/kernel-floor.c in the source tree (benchmarks run from dist/bench/lib). */

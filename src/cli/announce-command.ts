@@ -5,10 +5,10 @@ import { parseCommandArgs, printJson } from './args.js';
 import { SCHEDULE_HELP, SCHEDULE_OPTIONS, scheduleFromFlags, type ScheduleValues } from './schedule-options.js';
 import { parseIp } from '../net/ip-address.js';
 import { readInterfaces } from '../link/interfaces.js';
-import { PacketSocketError } from '../link/packet-socket.js';
-import { Announcer } from '../engine/announcer.js';
-import { framesPerRound, scheduleWarnings, type ScheduleOptions } from '../engine/schedule.js';
-import { pacedDurationMs } from '../engine/token-bucket.js';
+import { PacketSocketError } from '../sender/packet-socket.js';
+import { Announcer } from '../sender/announcer.js';
+import { framesPerRound, scheduleWarnings, type ScheduleOptions } from '../schedule/schedule.js';
+import { pacedDurationMs } from '../schedule/token-bucket.js';
 import { ipv6Forwarding } from '../link/sysctl.js';
 
 const HELP = `Usage: nova-garp announce --interface IF (--address A ... | --addresses-from FILE) [options]

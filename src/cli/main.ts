@@ -1,8 +1,18 @@
 import type { Command } from './command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
-// Loaded lazily so `nova-garp announce` does not pay for the MySQL and AMQP clients.
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+/** One entry of the command table: loaded lazily so `announce` does not pay for MySQL and AMQP. */
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<Command>;
+}
+export type CommandTable = Readonly<Record<string, CommandEntry>>;
+
+/**
+ * The product's commands: what runs on a nova host. The repository's tools (`lab`, `db`) add
+ * theirs in tools/cli/main.ts, which bin/nova-garp runs when dist/tools/ exists.
+ */
+export const PRODUCT_COMMANDS: CommandTable = {
   announce: {
     summary: 'announce addresses bound on one interface (GARP request/reply, IPv6 unsolicited NA)',
     load: async () => (await import('./announce-command.js')).announceCommand,
@@ -10,10 +20,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   plan: {
     summary: 'show what would be announced for this host (nova.conf + nova DB, or the snapshot)',
     load: async () => (await import('./plan-command.js')).planCommand,
-  },
-  db: {
-    summary: 'create (migrate) or seed a nova-shaped database for the lab, benchmarks and trials',
-    load: async () => (await import('./db-command.js')).dbCommand,
   },
   serve: {
     summary: 'run the sidecar next to nova-network',
@@ -27,15 +33,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'ask a running sidecar (or, with --remote, sidecars on other hosts) to announce again',
     load: async () => (await import('./reannounce-command.js')).reannounceCommand,
   },
-  lab: {
-    summary: 'failover lab: reproduce the nova-network failover in network namespaces and measure it',
-    load: async () => (await import('./lab-command.js')).labCommand,
-  },
 };
 
-function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+function usage(commands: CommandTable): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return [
     'Usage: nova-garp <command> [options]',
     '',
@@ -48,20 +50,25 @@ function usage(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): Promise<number> {
+  return runCommand(argv, PRODUCT_COMMANDS);
+}
+
+/** Runs `argv` against a command table (the product's, or the product's and the tools'). */
+export async function runCommand(argv: string[], commands: CommandTable): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
+    process.stdout.write(usage(commands) + '\n');
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version') {
     process.stdout.write('nova-garp 0.1.0\n');
     return EXIT.ok;
   }
-  const entry = COMMANDS[name];
+  const entry = commands[name];
   if (entry === undefined) {
-    const hint = suggestCommand(name);
-    process.stderr.write(`nova-garp: unknown command '${name}'; ${hint === null ? '' : `did you mean '${hint}'? `}run 'nova-garp --help' for the list\n\n${usage()}\n`);
+    const hint = suggestCommand(name, commands);
+    process.stderr.write(`nova-garp: unknown command '${name}'; ${hint === null ? '' : `did you mean '${hint}'? `}run 'nova-garp --help' for the list\n\n${usage(commands)}\n`);
     return EXIT.usage;
   }
   // Options only: after a bare '--' everything is an argument, never the --json flag.
@@ -81,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function suggestCommand(given: string): string | null {
-  const names = Object.keys(COMMANDS);
+function suggestCommand(given: string, commands: CommandTable): string | null {
+  const names = Object.keys(commands);
   return names.find((n) => n.startsWith(given) || given.startsWith(n)) ?? null;
 }

@@ -4,12 +4,13 @@ import { EXIT, UsageError } from './exit-codes.js';
 import { DB_TIMEOUT_MAX_MS, DB_TIMEOUT_MIN_MS } from './flag-checks.js';
 import { checkHostKnown, type HostCheck } from './host-check.js';
 import { DEFAULT_DB_TIMEOUT_MS, loadInventory } from '../inventory/load-inventory.js';
-import type { Target } from '../inventory/target.js';
+import type { Target } from '../targets/target.js';
 import { boundAddresses, readInterfaces } from '../link/interfaces.js';
 import { parseDatabaseUrl } from '../nova/database-url.js';
-import { placeRoutingSource } from '../nova/derive-targets.js';
-import { isConfigError, loadSettings, overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS, type NovaSettings } from '../nova/settings.js';
-import { DEFAULT_STATE_DIR } from '../state/snapshot.js';
+import { placeRoutingSource } from '../inventory/derive-targets.js';
+import { isConfigError, loadSettings, type NovaSettings } from '../nova/settings.js';
+import { overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS } from './settings-options.js';
+import { DEFAULT_STATE_DIR } from '../inventory/snapshot.js';
 
 const HELP = `Usage: nova-garp plan [options]
 

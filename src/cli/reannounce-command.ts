@@ -4,11 +4,12 @@ import { flagOrEnv, parseCommandArgs, printJson } from './args.js';
 import { controlRequest, socketPathProblem } from '../sidecar/control-client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../sidecar/control-server.js';
 import { parseAnnounceRequest, RequestError } from '../sidecar/announce-request.js';
-import { SETTINGS_HELP, SETTINGS_OPTIONS, loadSettings, overridesFromFlags } from '../nova/settings.js';
+import { loadSettings } from '../nova/settings.js';
+import { overridesFromFlags, SETTINGS_HELP, SETTINGS_OPTIONS } from './settings-options.js';
 import { amqpUrls, redactAmqpUrl } from '../amqp/broker-url.js';
 import { REANNOUNCE_FANOUT, publishOnce, reannounceKey } from '../amqp/nova-bus.js';
 import { REANNOUNCE_METHOD } from '../amqp/nova-message.js';
-import { TARGET_KINDS } from '../inventory/target.js';
+import { TARGET_KINDS } from '../targets/target.js';
 
 const HELP = `Usage: nova-garp reannounce [--address A ...] [--kind K ...] [options]
 

@@ -2,7 +2,7 @@ import type { OptionSpec } from './args.js';
 import { choiceOption, intOption } from './args.js';
 import { UsageError } from './exit-codes.js';
 import { parseIp } from '../net/ip-address.js';
-import { DEFAULT_SCHEDULE, FORMS, roundOffsets, type Form, type ScheduleOptions } from '../engine/schedule.js';
+import { DEFAULT_SCHEDULE, FORMS, roundOffsets, type Form, type ScheduleOptions } from '../schedule/schedule.js';
 
 /** Schedule flags shared by `announce` and `serve`. */
 export const SCHEDULE_OPTIONS: OptionSpec = {

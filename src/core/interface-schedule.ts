@@ -1,6 +1,6 @@
 import { parseMac } from '../frames/mac.js';
-import { passKinds, type FrameKind, type PlannedFrame, type ScheduleOptions } from '../engine/schedule.js';
-import { TokenBucket } from '../engine/token-bucket.js';
+import { passKinds, type FrameKind, type RoundFrame, type ScheduleOptions } from '../schedule/schedule.js';
+import { TokenBucket } from '../schedule/token-bucket.js';
 import { parseIp, type ParsedIp } from '../net/ip-address.js';
 import { unboundReasonIn } from '../targets/link-check.js';
 import type { Target } from '../targets/target.js';
@@ -270,7 +270,7 @@ export class InterfaceSchedule {
       // Safety: the kernel's reported state, applied now, judges every frame of this slice.
       this.view.drain();
       const link = this.view.link(this.ifname);
-      const slice: PlannedFrame[] = [];
+      const slice: RoundFrame[] = [];
       const owners: InFlight[] = [];
       const bytesOf = new Map<string, Uint8Array>();
       while (slice.length < want && pending !== null) {

@@ -1,5 +1,5 @@
-import type { FrameContext } from '../engine/frame-factory.js';
-import type { PlannedFrame } from '../engine/schedule.js';
+import type { FrameContext } from '../frames/frame-context.js';
+import type { RoundFrame } from '../schedule/schedule.js';
 import type { LinkInfo } from '../link/interfaces.js';
 import type { LinkLookup } from '../targets/link-check.js';
 
@@ -37,7 +37,7 @@ export interface SliceResult {
 
 export interface FrameSink {
   /** Hands the frames (at most SLICE_FRAMES) to the kernel on `link`, in order. */
-  send(link: LinkInfo, frames: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SliceResult>;
+  send(link: LinkInfo, frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SliceResult>;
 }
 
 /** Frames per send slice: the observed state is brought up to date before each one. */

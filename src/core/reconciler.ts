@@ -1,9 +1,9 @@
-import type { ScheduleOptions } from '../engine/schedule.js';
+import type { ScheduleOptions } from '../schedule/schedule.js';
 import { parseIp, type ParsedIp } from '../net/ip-address.js';
 import { unboundReasonIn } from '../targets/link-check.js';
 import { routingSourceInterface } from '../targets/routing-source.js';
 import type { Inventory, Target, TargetKind } from '../targets/target.js';
-import { DesiredTargets, type DesiredChange, type DesiredTarget } from './desired-targets.js';
+import { DesiredTargets, type DesiredChange, type DesiredTarget } from '../inventory/desired-targets.js';
 import { InterfaceSchedule, type BatchReport } from './interface-schedule.js';
 import type { Clock, FrameSink, ObservedLinks } from './ports.js';
 import { FORCED_TRIGGERS, type Trigger } from './trigger.js';

@@ -6,6 +6,12 @@ export const ARP_FRAME_LENGTH = 42;
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 
+/** Byte offsets in an Ethernet/ARP frame (IPv4 over Ethernet): frames of one form differ only here. */
+export const ARP_SENDER_MAC_OFFSET = 22;
+export const ARP_SENDER_IP_OFFSET = 28;
+export const ARP_TARGET_MAC_OFFSET = 32;
+export const ARP_TARGET_IP_OFFSET = 38;
+
 export interface ArpFields {
   ethDst: Uint8Array;
   ethSrc: Uint8Array;
@@ -22,10 +28,10 @@ export function writeArpFrame(out: Uint8Array, offset: number, f: ArpFields): vo
   out.set(f.ethSrc.subarray(0, 6), offset + 6);
   const header = [ETH_P_ARP >> 8, ETH_P_ARP & 0xff, 0x00, 0x01, 0x08, 0x00, 6, 4, f.op >> 8, f.op & 0xff];
   out.set(header, offset + 12);
-  out.set(f.senderMac.subarray(0, 6), offset + 22);
-  out.set(f.senderIp.subarray(0, 4), offset + 28);
-  out.set(f.targetMac.subarray(0, 6), offset + 32);
-  out.set(f.targetIp.subarray(0, 4), offset + 38);
+  out.set(f.senderMac.subarray(0, 6), offset + ARP_SENDER_MAC_OFFSET);
+  out.set(f.senderIp.subarray(0, 4), offset + ARP_SENDER_IP_OFFSET);
+  out.set(f.targetMac.subarray(0, 6), offset + ARP_TARGET_MAC_OFFSET);
+  out.set(f.targetIp.subarray(0, 4), offset + ARP_TARGET_IP_OFFSET);
 }
 
 function frame(f: ArpFields): Uint8Array {
@@ -79,10 +85,10 @@ export function parseArpFrame(buf: Uint8Array): ParsedArp | null {
     ethDst: formatMac(buf.subarray(0, 6)),
     ethSrc: formatMac(buf.subarray(6, 12)),
     op: (buf[20]! << 8) | buf[21]!,
-    senderMac: formatMac(buf.subarray(22, 28)),
-    senderIp: formatIPv4(buf.subarray(28, 32)),
-    targetMac: formatMac(buf.subarray(32, 38)),
-    targetIp: formatIPv4(buf.subarray(38, 42)),
+    senderMac: formatMac(buf.subarray(ARP_SENDER_MAC_OFFSET, ARP_SENDER_MAC_OFFSET + 6)),
+    senderIp: formatIPv4(buf.subarray(ARP_SENDER_IP_OFFSET, ARP_SENDER_IP_OFFSET + 4)),
+    targetMac: formatMac(buf.subarray(ARP_TARGET_MAC_OFFSET, ARP_TARGET_MAC_OFFSET + 6)),
+    targetIp: formatIPv4(buf.subarray(ARP_TARGET_IP_OFFSET, ARP_TARGET_IP_OFFSET + 4)),
   };
 }
 

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { describeDbError, openNovaDb, withDeadline } from '../nova/db-connection.js';
 import { parseDatabaseUrl, redactUrl } from '../nova/database-url.js';
-import { deriveConfigTargets, deriveTargets, type TargetConfig } from '../nova/derive-targets.js';
+import { deriveConfigTargets, deriveTargets, type TargetConfig } from './derive-targets.js';
 import { readNovaRows } from '../nova/inventory-reader.js';
 import { detectSchema, type SchemaShape } from '../nova/schema-shape.js';
 import type { NovaSettings } from '../nova/settings.js';
-import { DEFAULT_STATE_DIR, readSnapshot, writeSnapshot } from '../state/snapshot.js';
+import { DEFAULT_STATE_DIR, readSnapshot, writeSnapshot } from './snapshot.js';
 import type { Inventory } from '../targets/target.js';
 
 /**

@@ -1,23 +1,31 @@
-import koffi from 'koffi';
 import { constants } from 'node:os';
-import { errnoName } from './packet-socket.js';
+import {
+  AF_NETLINK,
+  errnoName,
+  int32,
+  IOVEC_SIZE,
+  lastErrno,
+  libc,
+  MMSGHDR_SIZE,
+  MSG_DONTWAIT,
+  NativeMemory,
+  SO_RCVBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SocketError,
+  SOL_SOCKET,
+} from './libc.js';
 import { dumpRequest, parseNetlink, RTM_GETADDR, RTM_GETLINK, type RtMessage } from './rtnetlink.js';
 
 /**
- * rtnetlink sockets bound with koffi. Sockets belong to the network namespace of the thread that
+ * rtnetlink sockets, through the one libc binding (libc.ts). Sockets belong to the network namespace of the thread that
  * opens them, so opening under `ip netns exec` (or after setns) watches that namespace.
  */
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
-const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVTIMEO = 20;
-const SO_RCVBUFFORCE = 33;
-const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const MSG_WAITFORONE = 0x10000;
 const POLLIN = 0x1;
@@ -30,30 +38,7 @@ export const RTMGRP_IPV6_IFADDR = 0x100;
 
 const { EAGAIN, EINTR, ENOBUFS } = constants.errno;
 
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-  getsockopt: libc.func('int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)'),
-  sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)'),
-  // Native memory we own, passed by address: no marshalling of the message vector per call.
-  recvmmsg: libc.func('int recvmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags, uintptr_t timeout)'),
-  poll: libc.func('int poll(uintptr_t fds, unsigned long nfds, int timeout)'),
-  eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
-  write: libc.func('intptr_t write(int fd, const void *buf, size_t len)'),
-  close: libc.func('int close(int fd)'),
-};
-
-export class NetlinkError extends Error {
-  constructor(
-    message: string,
-    readonly errno: number,
-  ) {
-    super(message);
-    this.name = 'NetlinkError';
-  }
-}
+export class NetlinkError extends SocketError {}
 
 function sockaddrNl(groups: number): Uint8Array {
   const b = new Uint8Array(12);
@@ -63,28 +48,20 @@ function sockaddrNl(groups: number): Uint8Array {
   return b;
 }
 
-function int32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n, true);
-  return b;
-}
-
 function openSocket(nonBlocking: boolean, groups: number): number {
-  const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), NETLINK_ROUTE) as number;
+  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), NETLINK_ROUTE) as number;
   if (fd < 0) {
-    const errno = koffi.errno();
+    const errno = lastErrno();
     throw new NetlinkError(`socket(AF_NETLINK, NETLINK_ROUTE) failed: ${errnoName(errno)}`, errno);
   }
-  if ((c.bind(fd, sockaddrNl(groups), 12) as number) < 0) {
-    const errno = koffi.errno();
-    c.close(fd);
+  if ((libc.bind(fd, sockaddrNl(groups), 12) as number) < 0) {
+    const errno = lastErrno();
+    libc.close(fd);
     throw new NetlinkError(`binding the netlink socket (groups 0x${groups.toString(16)}) failed: ${errnoName(errno)}`, errno);
   }
   return fd;
 }
 
-const MSGHDR_SIZE = 64; // struct mmsghdr on x86_64/aarch64: msghdr (56) + msg_len, padded
-const IOVEC_SIZE = 16;
 /**
  * The kernel sizes dump datagrams up to the reader's buffer, capped at 32 KiB; a link notification
  * with many VFs can approach that too. A datagram larger than a slot arrives truncated (reported).
@@ -93,57 +70,46 @@ const SLOT_SIZE = 32 * 1024;
 
 /** Native slots for recvmmsg(2): one syscall takes up to `count` datagrams. */
 class ReceiveRing {
-  private readonly mem: unknown;
-  readonly base: number;
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  private readonly mem: NativeMemory;
   private readonly hdrs: number;
 
   constructor(readonly count: number) {
     this.hdrs = count * SLOT_SIZE;
-    const iovs = this.hdrs + count * MSGHDR_SIZE;
+    const iovs = this.hdrs + count * MMSGHDR_SIZE;
     const total = iovs + count * IOVEC_SIZE;
-    this.mem = koffi.alloc('uint8_t', total);
-    // User-space addresses fit in 47 bits: plain numbers are exact.
-    this.base = Number(koffi.address(this.mem));
-    this.bytes = new Uint8Array(koffi.view(this.mem, total));
-    this.bytes.fill(0, this.hdrs);
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    this.mem = new NativeMemory(total);
+    const m = this.mem;
+    m.bytes.fill(0, this.hdrs);
     for (let i = 0; i < count; i++) {
       const iov = iovs + i * IOVEC_SIZE;
-      this.put64(iov, this.base + i * SLOT_SIZE);
-      this.put64(iov + 8, SLOT_SIZE);
-      const h = this.hdrs + i * MSGHDR_SIZE;
-      this.put64(h + 16, this.base + iov); // msg_iov
-      this.put64(h + 24, 1); // msg_iovlen
+      m.put64(iov, m.base + i * SLOT_SIZE);
+      m.put64(iov + 8, SLOT_SIZE);
+      const h = this.hdrs + i * MMSGHDR_SIZE;
+      m.put64(h + 16, m.base + iov); // msg_iov
+      m.put64(h + 24, 1); // msg_iovlen
     }
   }
 
-  private put64(at: number, value: number): void {
-    this.view.setUint32(at, value % 0x1_0000_0000, true);
-    this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
-  }
-
   get vector(): number {
-    return this.base + this.hdrs;
+    return this.mem.base + this.hdrs;
   }
 
   /** Datagram i of the last recvmmsg (a view: valid until the next call). */
   datagram(i: number): Uint8Array {
-    const len = this.view.getUint32(this.hdrs + i * MSGHDR_SIZE + 56, true);
-    return this.bytes.subarray(i * SLOT_SIZE, i * SLOT_SIZE + Math.min(len, SLOT_SIZE));
+    const len = this.mem.view.getUint32(this.hdrs + i * MMSGHDR_SIZE + 56, true);
+    return this.mem.bytes.subarray(i * SLOT_SIZE, i * SLOT_SIZE + Math.min(len, SLOT_SIZE));
   }
 
   truncated(i: number): boolean {
-    return (this.view.getInt32(this.hdrs + i * MSGHDR_SIZE + 48, true) & MSG_TRUNC) !== 0;
+    return (this.mem.view.getInt32(this.hdrs + i * MMSGHDR_SIZE + 48, true) & MSG_TRUNC) !== 0;
   }
 
   reset(i: number): void {
-    this.view.setInt32(this.hdrs + i * MSGHDR_SIZE + 48, 0, true); // msg_flags is output only, but be tidy
+    this.mem.view.setInt32(this.hdrs + i * MMSGHDR_SIZE + 48, 0, true); // msg_flags is output only, but be tidy
   }
 
   free(): void {
-    koffi.free(this.mem);
+    this.mem.free();
   }
 }
 
@@ -169,8 +135,8 @@ export class NetlinkListener {
   private readonly ring = new ReceiveRing(64);
   /** Wakes a pending poll at once on close, so stop() need not wait for the poll timeout. */
   private readonly wakeFd: number;
-  private readonly pollMem: unknown;
-  private readonly pollView: DataView;
+  /** Two struct pollfd: the socket and wakeFd. */
+  private readonly pollMem = new NativeMemory(16);
   private polling = false;
   private closing = false;
   /** Receive buffer the kernel granted (it reports twice the requested size, for bookkeeping). */
@@ -179,24 +145,23 @@ export class NetlinkListener {
   private constructor(fd: number, requested: number) {
     this.fd = fd;
     // SO_RCVBUFFORCE ignores rmem_max but needs CAP_NET_ADMIN; without it rmem_max caps SO_RCVBUF.
-    if ((c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(requested), 4) as number) < 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int32(requested), 4);
+    if ((libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(requested), 4) as number) < 0) libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int32(requested), 4);
     const got = [0];
     const len = [4];
-    c.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, len);
+    libc.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, got, len);
     this.receiveBuffer = got[0] ?? 0;
-    this.wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
+    this.wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) as number;
     if (this.wakeFd < 0) {
-      const errno = koffi.errno();
-      c.close(fd);
+      const errno = lastErrno();
+      libc.close(fd);
       this.ring.free();
+      this.pollMem.free();
       throw new NetlinkError(`eventfd failed: ${errnoName(errno)}`, errno);
     }
-    this.pollMem = koffi.alloc('uint8_t', 16);
-    this.pollView = new DataView(koffi.view(this.pollMem, 16));
-    this.pollView.setInt32(0, fd, true);
-    this.pollView.setInt16(4, POLLIN, true);
-    this.pollView.setInt32(8, this.wakeFd, true);
-    this.pollView.setInt16(12, POLLIN, true);
+    this.pollMem.view.setInt32(0, fd, true);
+    this.pollMem.view.setInt16(4, POLLIN, true);
+    this.pollMem.view.setInt32(8, this.wakeFd, true);
+    this.pollMem.view.setInt16(12, POLLIN, true);
   }
 
   static open(options: ListenerOptions = {}): NetlinkListener {
@@ -212,9 +177,9 @@ export class NetlinkListener {
     if (this.fd < 0) throw new NetlinkError('netlink listener used after close', constants.errno.EBADF);
     const result: ReceiveResult = { messages: out, datagrams: 0, overflow: false, truncated: false };
     for (;;) {
-      const n = c.recvmmsg(this.fd, this.ring.vector, this.ring.count, MSG_DONTWAIT, 0) as number;
+      const n = libc.recvmmsg(this.fd, this.ring.vector, this.ring.count, MSG_DONTWAIT, 0) as number;
       if (n < 0) {
-        const errno = koffi.errno();
+        const errno = lastErrno();
         if (errno === EAGAIN) return result;
         if (errno === EINTR) continue;
         // Reported once, then the socket keeps receiving: read on so the queue is empty again.
@@ -245,9 +210,9 @@ export class NetlinkListener {
     if (this.polling || this.fd < 0) return;
     this.polling = true;
     const arm = (): void => {
-      this.pollView.setInt16(6, 0, true);
-      this.pollView.setInt16(14, 0, true);
-      c.poll.async(Number(koffi.address(this.pollMem)), 2, timeoutMs, (err: unknown, res: number) => {
+      this.pollMem.view.setInt16(6, 0, true);
+      this.pollMem.view.setInt16(14, 0, true);
+      libc.poll.async(this.pollMem.base, 2, timeoutMs, (err: unknown, res: number) => {
         if (this.closing) {
           this.polling = false;
           this.release();
@@ -258,7 +223,7 @@ export class NetlinkListener {
           onError(err instanceof Error ? err : new Error(String(err)));
           return;
         }
-        if (res > 0 && this.pollView.getInt16(6, true) !== 0) {
+        if (res > 0 && this.pollMem.view.getInt16(6, true) !== 0) {
           try {
             onReadable();
           } catch (e) {
@@ -283,7 +248,7 @@ export class NetlinkListener {
     if (this.polling) {
       const one = new Uint8Array(8);
       one[0] = 1;
-      c.write(this.wakeFd, one, 8);
+      libc.write(this.wakeFd, one, 8);
       return;
     }
     this.release();
@@ -295,11 +260,11 @@ export class NetlinkListener {
 
   private release(): void {
     if (this.fd < 0) return;
-    c.close(this.fd);
-    c.close(this.wakeFd);
+    libc.close(this.fd);
+    libc.close(this.wakeFd);
     this.fd = -1;
     this.ring.free();
-    koffi.free(this.pollMem);
+    this.pollMem.free();
   }
 }
 
@@ -333,7 +298,7 @@ export class NetlinkDumper {
     const v = new DataView(tv.buffer);
     v.setUint32(0, Math.floor(timeoutMs / 1000), true);
     v.setUint32(8, (timeoutMs % 1000) * 1000, true);
-    c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+    libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
     return new NetlinkDumper(fd, { timeoutMs, attempts: options.attempts ?? 5 });
   }
 
@@ -357,17 +322,17 @@ export class NetlinkDumper {
     const seq = (this.seq = (this.seq + 1) >>> 0);
     const req = dumpRequest(type, seq);
     for (;;) {
-      const sent = Number(c.sendto(this.fd, req, req.length, 0, sockaddrNl(0), 12));
+      const sent = Number(libc.sendto(this.fd, req, req.length, 0, sockaddrNl(0), 12));
       if (sent >= 0) break;
-      const errno = koffi.errno();
+      const errno = lastErrno();
       if (errno !== EINTR) throw new NetlinkError(`sending a netlink dump request failed: ${errnoName(errno)}`, errno);
     }
     let interrupted = false;
     const tmp: RtMessage[] = [];
     for (;;) {
-      const n = c.recvmmsg(this.fd, this.ring.vector, this.ring.count, MSG_WAITFORONE, 0) as number;
+      const n = libc.recvmmsg(this.fd, this.ring.vector, this.ring.count, MSG_WAITFORONE, 0) as number;
       if (n < 0) {
-        const errno = koffi.errno();
+        const errno = lastErrno();
         if (errno === EINTR) continue;
         if (errno === EAGAIN) throw new NetlinkError(`netlink dump: no answer within ${this.options.timeoutMs} ms`, errno);
         throw new NetlinkError(`netlink dump read failed: ${errnoName(errno)}`, errno);
@@ -391,7 +356,7 @@ export class NetlinkDumper {
 
   close(): void {
     if (this.fd >= 0) {
-      c.close(this.fd);
+      libc.close(this.fd);
       this.fd = -1;
       this.ring.free();
     }

@@ -1,8 +1,7 @@
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import type { OptionSpec } from '../cli/args.js';
 import { parseIp } from '../net/ip-address.js';
+import { defaultRouteSourceIp } from './my-ip.js';
 import { parseDatabaseUrl } from './database-url.js';
 import { lookup, NovaConfError, readNovaConf, type ConfValue, type NovaConf, type NovaConfFormat } from './nova-conf.js';
 import { parseEndpoint, parseTransportUrl, type RabbitSettings } from './transport-url.js';
@@ -69,26 +68,27 @@ export function isConfigError(err: unknown): err is Error {
   return err instanceof Error && ['NovaConfError', 'SettingsError', 'TransportUrlError', 'DatabaseUrlError'].includes(err.name);
 }
 
-interface OptionDef {
+/** Where one setting comes from: nova's option, the NOVA_GARP_* variable, the flag that overrides it. */
+export interface SettingSource {
   key: SettingKey;
   /** nova option name, the one `$name` references use. */
   nova: string;
   /** Sections to look in, first hit wins (new names before deprecated ones). */
   where: ReadonlyArray<readonly [string, string]>;
+  /** The command-line flag (without `--`); its parser and help live in src/cli/settings-options.ts. */
   flag: string;
   env: string;
   fallback: string | null;
-  help: string;
 }
 
 const RABBIT = 'oslo_messaging_rabbit';
 
-const OPTIONS: readonly OptionDef[] = [
-  { key: 'host', nova: 'host', where: [['DEFAULT', 'host']], flag: 'host', env: 'NOVA_GARP_HOST', fallback: null, help: "nova's host name (default: nova.conf host, else this machine's hostname)" },
-  { key: 'myIp', nova: 'my_ip', where: [['DEFAULT', 'my_ip']], flag: 'my-ip', env: 'NOVA_GARP_MY_IP', fallback: null, help: 'my_ip (default: source address of the default route, as nova computes it)' },
-  { key: 'routingSourceIp', nova: 'routing_source_ip', where: [['DEFAULT', 'routing_source_ip']], flag: 'routing-source-ip', env: 'NOVA_GARP_ROUTING_SOURCE_IP', fallback: '$my_ip', help: 'SNAT address (default: nova.conf routing_source_ip, else $my_ip)' },
-  { key: 'publicInterface', nova: 'public_interface', where: [['DEFAULT', 'public_interface']], flag: 'public-interface', env: 'NOVA_GARP_PUBLIC_INTERFACE', fallback: 'eth0', help: 'interface floating IPs live on (default eth0)' },
-  { key: 'networkManager', nova: 'network_manager', where: [['DEFAULT', 'network_manager']], flag: 'network-manager', env: 'NOVA_GARP_NETWORK_MANAGER', fallback: 'nova.network.manager.VlanManager', help: 'nova network manager class' },
+export const SETTING_SOURCES: readonly SettingSource[] = [
+  { key: 'host', nova: 'host', where: [['DEFAULT', 'host']], flag: 'host', env: 'NOVA_GARP_HOST', fallback: null },
+  { key: 'myIp', nova: 'my_ip', where: [['DEFAULT', 'my_ip']], flag: 'my-ip', env: 'NOVA_GARP_MY_IP', fallback: null },
+  { key: 'routingSourceIp', nova: 'routing_source_ip', where: [['DEFAULT', 'routing_source_ip']], flag: 'routing-source-ip', env: 'NOVA_GARP_ROUTING_SOURCE_IP', fallback: '$my_ip' },
+  { key: 'publicInterface', nova: 'public_interface', where: [['DEFAULT', 'public_interface']], flag: 'public-interface', env: 'NOVA_GARP_PUBLIC_INTERFACE', fallback: 'eth0' },
+  { key: 'networkManager', nova: 'network_manager', where: [['DEFAULT', 'network_manager']], flag: 'network-manager', env: 'NOVA_GARP_NETWORK_MANAGER', fallback: 'nova.network.manager.VlanManager' },
   {
     key: 'databaseUrl',
     nova: 'connection',
@@ -96,52 +96,20 @@ const OPTIONS: readonly OptionDef[] = [
     flag: 'db-url',
     env: 'NOVA_GARP_DATABASE_URL',
     fallback: null,
-    help: "nova's database URL (default: [database] connection or sql_connection)",
   },
-  { key: 'transportUrl', nova: 'transport_url', where: [['DEFAULT', 'transport_url']], flag: 'transport-url', env: 'NOVA_GARP_TRANSPORT_URL', fallback: null, help: 'oslo.messaging transport_url (rabbit://...)' },
-  { key: 'rabbitHost', nova: 'rabbit_host', where: [[RABBIT, 'rabbit_host'], ['DEFAULT', 'rabbit_host']], flag: 'rabbit-host', env: 'NOVA_GARP_RABBIT_HOST', fallback: 'localhost', help: 'RabbitMQ host (default localhost)' },
-  { key: 'rabbitPort', nova: 'rabbit_port', where: [[RABBIT, 'rabbit_port'], ['DEFAULT', 'rabbit_port']], flag: 'rabbit-port', env: 'NOVA_GARP_RABBIT_PORT', fallback: '5672', help: 'RabbitMQ port (default 5672)' },
-  { key: 'rabbitUserid', nova: 'rabbit_userid', where: [[RABBIT, 'rabbit_userid'], ['DEFAULT', 'rabbit_userid']], flag: 'rabbit-userid', env: 'NOVA_GARP_RABBIT_USERID', fallback: 'guest', help: 'RabbitMQ user (default guest)' },
-  { key: 'rabbitPassword', nova: 'rabbit_password', where: [[RABBIT, 'rabbit_password'], ['DEFAULT', 'rabbit_password']], flag: 'rabbit-password', env: 'NOVA_GARP_RABBIT_PASSWORD', fallback: 'guest', help: 'RabbitMQ password (default guest)' },
-  { key: 'rabbitVirtualHost', nova: 'rabbit_virtual_host', where: [[RABBIT, 'rabbit_virtual_host'], ['DEFAULT', 'rabbit_virtual_host']], flag: 'rabbit-virtual-host', env: 'NOVA_GARP_RABBIT_VIRTUAL_HOST', fallback: '/', help: 'RabbitMQ virtual host (default /)' },
-  { key: 'controlExchange', nova: 'control_exchange', where: [['DEFAULT', 'control_exchange']], flag: 'control-exchange', env: 'NOVA_GARP_CONTROL_EXCHANGE', fallback: 'nova', help: "nova's topic exchange (default nova)" },
-  { key: 'networkTopic', nova: 'network_topic', where: [['DEFAULT', 'network_topic']], flag: 'network-topic', env: 'NOVA_GARP_NETWORK_TOPIC', fallback: 'network', help: 'nova-network RPC topic (default network)' },
+  { key: 'transportUrl', nova: 'transport_url', where: [['DEFAULT', 'transport_url']], flag: 'transport-url', env: 'NOVA_GARP_TRANSPORT_URL', fallback: null },
+  { key: 'rabbitHost', nova: 'rabbit_host', where: [[RABBIT, 'rabbit_host'], ['DEFAULT', 'rabbit_host']], flag: 'rabbit-host', env: 'NOVA_GARP_RABBIT_HOST', fallback: 'localhost' },
+  { key: 'rabbitPort', nova: 'rabbit_port', where: [[RABBIT, 'rabbit_port'], ['DEFAULT', 'rabbit_port']], flag: 'rabbit-port', env: 'NOVA_GARP_RABBIT_PORT', fallback: '5672' },
+  { key: 'rabbitUserid', nova: 'rabbit_userid', where: [[RABBIT, 'rabbit_userid'], ['DEFAULT', 'rabbit_userid']], flag: 'rabbit-userid', env: 'NOVA_GARP_RABBIT_USERID', fallback: 'guest' },
+  { key: 'rabbitPassword', nova: 'rabbit_password', where: [[RABBIT, 'rabbit_password'], ['DEFAULT', 'rabbit_password']], flag: 'rabbit-password', env: 'NOVA_GARP_RABBIT_PASSWORD', fallback: 'guest' },
+  { key: 'rabbitVirtualHost', nova: 'rabbit_virtual_host', where: [[RABBIT, 'rabbit_virtual_host'], ['DEFAULT', 'rabbit_virtual_host']], flag: 'rabbit-virtual-host', env: 'NOVA_GARP_RABBIT_VIRTUAL_HOST', fallback: '/' },
+  { key: 'controlExchange', nova: 'control_exchange', where: [['DEFAULT', 'control_exchange']], flag: 'control-exchange', env: 'NOVA_GARP_CONTROL_EXCHANGE', fallback: 'nova' },
+  { key: 'networkTopic', nova: 'network_topic', where: [['DEFAULT', 'network_topic']], flag: 'network-topic', env: 'NOVA_GARP_NETWORK_TOPIC', fallback: 'network' },
 ];
-
-/** Option spec for node:util parseArgs; every command that reads nova.conf spreads it in. */
-export const SETTINGS_OPTIONS: OptionSpec = {
-  'nova-config': { type: 'string' },
-  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
-};
-
-/** `--help` text for SETTINGS_OPTIONS, one line per flag with its environment variable. */
-export const SETTINGS_HELP: string = [
-  `  --${'nova-config FILE'.padEnd(23)} nova.conf to read, flagfile or INI (default ${DEFAULT_NOVA_CONFIG}) [NOVA_GARP_NOVA_CONFIG]`,
-  ...OPTIONS.map((o) => `  --${`${o.flag} ${metavar(o.flag)}`.padEnd(23)} ${o.help} [${o.env}]`),
-].join('\n');
-
-function metavar(flag: string): string {
-  if (flag.endsWith('url')) return 'URL';
-  if (flag.endsWith('port')) return 'PORT';
-  if (flag.endsWith('ip')) return 'IP';
-  if (flag.endsWith('interface')) return 'IFACE';
-  if (flag.endsWith('password')) return 'PASSWORD';
-  return 'NAME';
-}
-
-/** Picks the SETTINGS_OPTIONS flags out of parsed command-line values. */
-export function overridesFromFlags(values: Record<string, unknown>): SettingsOverrides {
-  const out: SettingsOverrides = {};
-  for (const o of OPTIONS) {
-    const v = values[o.flag];
-    if (typeof v === 'string') out[o.key] = v;
-  }
-  return out;
-}
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv): SettingsOverrides {
   const out: SettingsOverrides = {};
-  for (const o of OPTIONS) {
+  for (const o of SETTING_SOURCES) {
     const v = env[o.env];
     if (v !== undefined && v !== '') out[o.key] = v;
   }
@@ -168,7 +136,7 @@ export function resolveSettings(
   const warnings: string[] = [...(conf?.warnings ?? [])];
   const origin = {} as Record<SettingKey, SettingOrigin>;
   const raw = new Map<SettingKey, { value: string; at?: ConfValue }>();
-  for (const o of OPTIONS) {
+  for (const o of SETTING_SOURCES) {
     const fromFlag = flags[o.key];
     const fromEnv = env[o.key];
     const fromConf = lookup(conf, o.where);
@@ -194,7 +162,7 @@ export function resolveSettings(
     state_path: '/var/lib/nova',
     sqlite_db: 'nova.sqlite',
   };
-  const byNova = new Map(OPTIONS.map((o) => [o.nova, o]));
+  const byNova = new Map(SETTING_SOURCES.map((o) => [o.nova, o]));
 
   const resolving = new Set<string>();
   const resolveVar = (name: string, at: ConfValue | undefined): string => {
@@ -228,7 +196,7 @@ export function resolveSettings(
     }
   };
   const get = (key: SettingKey): string | null => {
-    const def = OPTIONS.find((o) => o.key === key) as OptionDef;
+    const def = SETTING_SOURCES.find((o) => o.key === key) as SettingSource;
     const r = raw.get(key);
     if (r !== undefined) return substitute(def.nova, r.value, r.at).trim();
     if (def.fallback !== null) return substitute(def.nova, def.fallback, undefined);
@@ -262,7 +230,7 @@ export function resolveSettings(
 
 /** `--my-ip` or `NOVA_GARP_MY_IP`: how the user gave an overridden value, for messages. */
 export function overrideLabel(key: SettingKey, origin: SettingOrigin): string {
-  const def = OPTIONS.find((o) => o.key === key) as OptionDef;
+  const def = SETTING_SOURCES.find((o) => o.key === key) as SettingSource;
   return origin === 'env' ? def.env : `--${def.flag}`;
 }
 
@@ -339,34 +307,6 @@ function resolveRabbit(
   if (explicit('rabbitPassword')) base.password = get('rabbitPassword') ?? base.password;
   if (explicit('rabbitVirtualHost')) base.virtualHost = get('rabbitVirtualHost') ?? base.virtualHost;
   return base;
-}
-
-/**
- * The address the kernel would use to reach the internet, found like nova's `_get_my_ip`: connect
- * a UDP socket (a route lookup; no packet leaves) and read its local address.
- */
-export async function defaultRouteSourceIp(probe = '8.8.8.8'): Promise<string | null> {
-  return await new Promise((resolvePromise) => {
-    const sock = createSocket(probe.includes(':') ? 'udp6' : 'udp4');
-    const done = (ip: string | null): void => {
-      sock.removeAllListeners();
-      sock.on('error', () => undefined);
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
-      resolvePromise(ip);
-    };
-    sock.on('error', () => done(null));
-    sock.connect(80, probe, () => {
-      try {
-        done(sock.address().address);
-      } catch {
-        done(null);
-      }
-    });
-  });
 }
 
 export interface LoadSettingsOptions {

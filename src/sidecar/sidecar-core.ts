@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ScheduleOptions } from '../engine/schedule.js';
+import type { ScheduleOptions } from '../schedule/schedule.js';
 import { NOT_A_TARGET, Reconciler, type ReconcilerOptions, type Selection } from '../core/reconciler.js';
 import { InventoryRefresh } from '../core/inventory-refresh.js';
 import type { BatchReport } from '../core/interface-schedule.js';

@@ -1,6 +1,5 @@
-import koffi from 'koffi';
 import { constants } from 'node:os';
-import { errnoName } from '../link/packet-socket.js';
+import { AF_INET, errnoName, ICMP_FILTER, int32, IPPROTO_ICMP, lastErrno, libc, MSG_DONTWAIT, NativeMemory, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOL_RAW } from '../link/libc.js';
 import { internetChecksum } from '../frames/internet-checksum.js';
 
 /**
@@ -9,27 +8,10 @@ import { internetChecksum } from '../frames/internet-checksum.js';
  * Non-blocking; drained by its owner.
  */
 
-const AF_INET = 2;
-const SOCK_RAW = 3;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_IP = 0;
-const IPPROTO_ICMP = 1;
 const IP_HDRINCL = 3;
-const SOL_RAW = 255;
-const ICMP_FILTER = 1;
-const MSG_DONTWAIT = 0x40;
 const PACKET_LEN = 20 + 8 + 8;
 const BUF = 256;
-
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-  close: libc.func('int close(int fd)'),
-  sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)'),
-  recv: libc.func('intptr_t recv(int fd, uintptr_t buf, size_t len, int flags)'),
-};
 
 export interface EchoReply {
   /** Who answered (the router). */
@@ -44,25 +26,19 @@ const ip4 = (b: Uint8Array, at: number): string => `${b[at]}.${b[at + 1]}.${b[at
 
 export class EchoSocket {
   private fd: number;
-  private readonly mem: unknown;
-  private readonly base: number;
-  private readonly bytes: Uint8Array;
+  private readonly mem = new NativeMemory(BUF);
   private readonly packet = new Uint8Array(PACKET_LEN);
 
   private constructor(fd: number) {
     this.fd = fd;
-    this.mem = koffi.alloc('uint8_t', BUF);
-    this.base = Number(koffi.address(this.mem));
-    this.bytes = new Uint8Array(koffi.view(this.mem, BUF));
   }
 
   static open(): EchoSocket {
-    const fd = c.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP) as number;
-    if (fd < 0) throw new Error(`socket(AF_INET, SOCK_RAW, ICMP) failed: ${errnoName(koffi.errno())}`);
-    const one = new Uint8Array(new Int32Array([1]).buffer);
-    if ((c.setsockopt(fd, IPPROTO_IP, IP_HDRINCL, one, 4) as number) < 0 || (c.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(new Uint32Array([~1 >>> 0]).buffer), 4) as number) < 0) {
-      const e = errnoName(koffi.errno());
-      c.close(fd);
+    const fd = libc.socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP) as number;
+    if (fd < 0) throw new Error(`socket(AF_INET, SOCK_RAW, ICMP) failed: ${errnoName(lastErrno())}`);
+    if ((libc.setsockopt(fd, IPPROTO_IP, IP_HDRINCL, int32(1), 4) as number) < 0 || (libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, new Uint8Array(new Uint32Array([~1 >>> 0]).buffer), 4) as number) < 0) {
+      const e = errnoName(lastErrno());
+      libc.close(fd);
       throw new Error(`configuring the ICMP socket failed: ${e}`);
     }
     return new EchoSocket(fd);
@@ -91,20 +67,20 @@ export class EchoSocket {
     const addr = new Uint8Array(16);
     new DataView(addr.buffer).setUint16(0, AF_INET, true);
     addr.set(dest, 4);
-    const r = Number(c.sendto(this.fd, p, PACKET_LEN, MSG_DONTWAIT, addr, 16));
-    return r < 0 ? errnoName(koffi.errno()) : null;
+    const r = Number(libc.sendto(this.fd, p, PACKET_LEN, MSG_DONTWAIT, addr, 16));
+    return r < 0 ? errnoName(lastErrno()) : null;
   }
 
   /** Reads every queued echo reply. */
   drain(each: (r: EchoReply) => void): void {
     while (this.fd >= 0) {
-      const n = Number(c.recv(this.fd, this.base, BUF, MSG_DONTWAIT));
+      const n = Number(libc.recv(this.fd, this.mem.base, BUF, MSG_DONTWAIT));
       if (n < 0) {
-        const errno = koffi.errno();
+        const errno = lastErrno();
         if (errno === constants.errno.EINTR) continue;
         return;
       }
-      const b = this.bytes;
+      const b = this.mem.bytes;
       const ihl = (b[0]! & 0x0f) * 4;
       if (n < ihl + 8 || b[ihl] !== 0) continue;
       each({ from: ip4(b, 12), to: ip4(b, 16), id: (b[ihl + 4]! << 8) | b[ihl + 5]!, seq: (b[ihl + 6]! << 8) | b[ihl + 7]! });
@@ -113,9 +89,9 @@ export class EchoSocket {
 
   close(): void {
     if (this.fd >= 0) {
-      c.close(this.fd);
+      libc.close(this.fd);
       this.fd = -1;
-      koffi.free(this.mem);
+      this.mem.free();
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { run } from '../netns/shell.js';
+import { run } from '../shell.js';
 import { buildDirectedRequest, directedRequestFields, writeArpFrame, ARP_FRAME_LENGTH } from '../frames/arp-frame.js';
 import { parseMac } from '../frames/mac.js';
 import type { LinkInfo } from '../link/interfaces.js';

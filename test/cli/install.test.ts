@@ -45,6 +45,8 @@ describe('production install from an npm pack tarball with --omit=dev', () => {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.startsWith('package/test/') || /^package\/src\/.*\.ts$/.test(f))).toEqual([]);
+    // The tools (lab, db, seed, netns helpers, capture) stay in the checkout.
+    expect(files.filter((f) => /^package\/(dist\/)?tools\//.test(f))).toEqual([]);
     // prepack's copy of the lockfile is removed again by postpack.
     expect(existsSync(join(ROOT, 'npm-shrinkwrap.json'))).toBe(false);
   });
@@ -59,10 +61,12 @@ describe('production install from an npm pack tarball with --omit=dev', () => {
   it('the installed CLI runs: version, each command loads, status says down without a sidecar', async () => {
     const bin = join(opt, 'bin', 'nova-garp');
     expect((await exec(bin, ['--version'])).stdout).toBe('nova-garp 0.1.0\n');
-    for (const c of ['announce', 'plan', 'db', 'serve', 'status', 'reannounce', 'lab']) {
+    for (const c of ['announce', 'plan', 'serve', 'status', 'reannounce']) {
       const { stdout } = await exec(bin, [c, '--help']);
       expect(stdout, c).toMatch(/^Usage: nova-garp /);
     }
+    const lab = await exec(bin, ['lab', '--help']).then(() => 0, (err: { code: number }) => err.code);
+    expect(lab, 'the package carries no lab').toBe(2);
     const down = await exec(bin, ['status', '--control-socket', join(dir, 'none.sock')]).then(
       () => ({ code: 0 }),
       (err: { code: number; stdout: string }) => err,

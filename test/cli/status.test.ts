@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type ServeProcess, type SidecarLab } from '../helpers/sidecar-fixture.js';
-import { writeSnapshot } from '../../src/state/snapshot.js';
+import { writeSnapshot } from '../../src/inventory/snapshot.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**

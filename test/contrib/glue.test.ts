@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirement } from '../helpers/requirements.js';
-import { haresourcesLine } from '../../src/lab/ha.js';
+import { haresourcesLine } from '../../tools/lab/ha.js';
 
 /**
  * The HA glue in contrib/ against the real tools: Debian's ocf-tester for the OCF agent,

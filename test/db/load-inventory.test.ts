@@ -7,8 +7,8 @@ import { migrateToShape } from '../../migrations/index.js';
 import { loadInventory } from '../../src/inventory/load-inventory.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { seedNova } from '../../src/nova/seed.js';
-import { readSnapshot, snapshotPath } from '../../src/state/snapshot.js';
+import { seedNova } from '../../tools/seed/seed.js';
+import { readSnapshot, snapshotPath } from '../../src/inventory/snapshot.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

@@ -3,7 +3,7 @@ import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { readInventoryFromDatabase } from '../../src/inventory/load-inventory.js';
 import { openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { seedNova } from '../../src/nova/seed.js';
+import { seedNova } from '../../tools/seed/seed.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

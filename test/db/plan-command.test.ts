@@ -2,11 +2,11 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { main } from '../../tools/cli/main.js';
 import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { seedNova, type SeedSummary } from '../../src/nova/seed.js';
+import { seedNova, type SeedSummary } from '../../tools/seed/seed.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

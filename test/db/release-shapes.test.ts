@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_SHAPES, migrateToShape, SHAPE_VERSION, type AnyShape } from '../../migrations/index.js';
-import { main } from '../../src/cli/main.js';
+import { main } from '../../tools/cli/main.js';
 import { openNovaDb, type NovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { readNovaRows } from '../../src/nova/inventory-reader.js';
-import { networkRow } from '../../src/nova/network-row.js';
+import { networkRow } from '../../tools/seed/nova-rows.js';
 import { detectSchema } from '../../src/nova/schema-shape.js';
-import { seedNova } from '../../src/nova/seed.js';
+import { seedNova } from '../../tools/seed/seed.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 

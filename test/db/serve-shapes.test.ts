@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SHAPES, migrateToShape, type AnyShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { networkRow } from '../../src/nova/network-row.js';
+import { networkRow } from '../../tools/seed/nova-rows.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab } from '../helpers/sidecar-fixture.js';
-import type { TcpRelay } from '../helpers/tcp-relay.js';
+import type { TcpRelay } from '../../tools/netns/tcp-relay.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**

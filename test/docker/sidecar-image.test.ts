@@ -10,9 +10,9 @@ import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } f
 import { migrateToShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { seedNova, type SeedSummary } from '../../src/nova/seed.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { run } from '../../src/netns/shell.js';
+import { seedNova, type SeedSummary } from '../../tools/seed/seed.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { run } from '../../src/shell.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**

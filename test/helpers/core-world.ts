@@ -1,10 +1,10 @@
 import pino from 'pino';
 import type { Clock, FrameSink, ObservedLinks, SliceResult } from '../../src/core/ports.js';
-import type { FrameContext } from '../../src/engine/frame-factory.js';
-import type { FrameKind, PlannedFrame, ScheduleOptions } from '../../src/engine/schedule.js';
+import type { FrameContext } from '../../src/frames/frame-context.js';
+import type { FrameKind, RoundFrame, ScheduleOptions } from '../../src/schedule/schedule.js';
 import type { LinkAddress, LinkInfo } from '../../src/link/interfaces.js';
 import type { DbInventory } from '../../src/inventory/load-inventory.js';
-import { deriveTargets } from '../../src/nova/derive-targets.js';
+import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import type { NovaSettings } from '../../src/nova/settings.js';
 import { parseIp } from '../../src/net/ip-address.js';
 import { SidecarCore } from '../../src/sidecar/sidecar-core.js';
@@ -232,7 +232,7 @@ export class RecordingSink implements FrameSink {
     private readonly clock: Clock,
   ) {}
 
-  send(link: LinkInfo, frames: readonly PlannedFrame[], _bytes: ReadonlyMap<string, Uint8Array>, _ctx: FrameContext): Promise<SliceResult> {
+  send(link: LinkInfo, frames: readonly RoundFrame[], _bytes: ReadonlyMap<string, Uint8Array>, _ctx: FrameContext): Promise<SliceResult> {
     const t = this.clock.now();
     for (const f of frames) {
       if (!this.kernel.holds(link.name, f.address)) this.violations.push(`t=${t}: ${f.kind} for ${f.address} on ${link.name}, which the kernel does not hold`);

@@ -1,6 +1,6 @@
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
 import { readInterfaces } from '../../src/link/interfaces.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 
 export interface Pair {
   group: NamespaceGroup;

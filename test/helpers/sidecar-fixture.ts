@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createPair, type Pair } from './pair.js';
-import { BIN } from './cli.js';
-import { TcpRelay } from './tcp-relay.js';
-import { run } from '../../src/netns/shell.js';
+import { TcpRelay } from '../../tools/netns/tcp-relay.js';
+import { run } from '../../src/shell.js';
+import { ServeProcess } from '../../tools/serve/serve-process.js';
+
+export type { ServeProcess };
 
 /**
  * A sender namespace running a real `nova-garp serve`, a router namespace as the judge, and a
@@ -23,13 +23,6 @@ export interface SidecarLab {
   relay(targetHost: string, targetPort: number): Promise<TcpRelay>;
   startServe(args: string[], novaConf?: string): Promise<ServeProcess>;
   cleanup(): Promise<void>;
-}
-
-export interface ServeProcess {
-  child: ChildProcess;
-  logs: Array<Record<string, unknown>>;
-  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  stop(): Promise<number | null>;
 }
 
 let subnet = 0;
@@ -60,55 +53,11 @@ export async function createSidecarLab(): Promise<SidecarLab> {
     async startServe(args, novaConf = '[DEFAULT]\nhost = nethost1\n') {
       const conf = join(dir, `nova-${serves.length}.conf`);
       await writeFile(conf, novaConf);
-      const child = spawn(
-        'ip',
-        ['netns', 'exec', pair.sender, process.execPath, BIN, 'serve', '--nova-config', conf, '--control-socket', join(dir, 'control.sock'), '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', ...args],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const logs: Array<Record<string, unknown>> = [];
-      const listeners = new Set<() => void>();
-      createInterface({ input: child.stderr! }).on('line', (line) => {
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          logs.push({ msg: line, raw: true });
-        }
-        for (const l of listeners) l();
+      const proc = ServeProcess.spawn({
+        netns: pair.sender,
+        args: ['--nova-config', conf, '--control-socket', join(dir, 'control.sock'), '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', ...args],
       });
-      const proc: ServeProcess = {
-        child,
-        logs,
-        waitForLog(pred, timeoutMs = 15_000) {
-          return new Promise((resolve, reject) => {
-            const check = (): boolean => {
-              const hit = logs.find(pred);
-              if (hit !== undefined) {
-                listeners.delete(onLine);
-                clearTimeout(timer);
-                resolve(hit);
-                return true;
-              }
-              return false;
-            };
-            const onLine = (): void => void check();
-            const timer = setTimeout(() => {
-              listeners.delete(onLine);
-              reject(new Error(`log line not seen within ${timeoutMs} ms; logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
-            }, timeoutMs);
-            if (!check()) listeners.add(onLine);
-          });
-        },
-        async stop() {
-          if (child.exitCode !== null) return child.exitCode;
-          const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-          child.kill('SIGTERM');
-          return exited;
-        },
-      };
       serves.push(proc);
-      child.once('exit', (code) => {
-        if (code !== 0 && code !== null) logs.push({ msg: `serve exited ${code}` });
-      });
       return proc;
     },
     async cleanup() {

@@ -1,5 +1,5 @@
-import type { Capture } from '../../src/capture/tcpdump.js';
-import type { CapturedFrame } from '../../src/capture/pcap.js';
+import type { Capture } from '../../tools/capture/tcpdump.js';
+import type { CapturedFrame } from '../../tools/capture/pcap.js';
 
 export interface WaitOptions {
   /** What is awaited, for the failure message ("router entry of 10.77.0.5 moved"). */

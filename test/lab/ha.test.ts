@@ -3,8 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
 import { BIN, runCli } from '../helpers/cli.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
-import { missingHaTools } from '../../src/lab/ha.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
+import { missingHaTools } from '../../tools/lab/ha.js';
+import type { LabJson } from '../../tools/lab/report.js';
 
 /**
  * The failover lab driven by a real HA manager: keepalived (VRRPv3 on the lab switch), the
@@ -12,24 +13,6 @@ import { missingHaTools } from '../../src/lab/ha.js';
  * docs/lab.md has their figures.
  */
 const enabled = requirement('failover lab with --ha keepalived', missingRoot() ?? (missingHaTools('keepalived') === null ? null : 'keepalived is not installed (scripts/bootstrap installs it)'));
-
-interface Figures {
-  median: number;
-  p95: number;
-  max: number;
-}
-interface ModeJson {
-  mode: string;
-  ha: string;
-  fault: string;
-  deadtimeS: number;
-  detectionS: number;
-  addresses: number;
-  capped: boolean;
-  takeoverS: Figures | null;
-  disconnectionS: Figures;
-  overheadS: Figures;
-}
 
 /** Processes whose command line names the run's HA directory (keepalived -f <dir>/keepalived.conf). */
 function processesMentioning(text: string): string[] {
@@ -59,7 +42,7 @@ describe.runIf(enabled)('nova-garp lab --ha keepalived', () => {
       expect(listNamespaces(prefix!)).toEqual([]);
       expect(processesMentioning(dir!)).toEqual([]);
       expect(r.code, r.stderr).toBe(0);
-      const m = (JSON.parse(r.stdout) as { modes: ModeJson[] }).modes[0]!;
+      const m = (JSON.parse(r.stdout) as LabJson).modes[0]!;
       expect(m).toMatchObject({ mode: 'nova-garp', ha: 'keepalived', fault: 'power-off', addresses: 5, capped: false });
       // keepalived's master down timer restarts on every advertisement, the last one at most one
       // advert_int before t0: the takeover cannot come sooner than that.

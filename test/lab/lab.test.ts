@@ -7,36 +7,12 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, missingMysql, stopTestServer } from '../helpers/mysql.js';
 import { broker, missingBroker, stopTestBroker } from '../helpers/rabbitmq.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
+import type { LabJson, LabModeJson as ModeJson } from '../../tools/lab/report.js';
 
 const enabled = requirement('failover lab', missingRoot());
 const withBackends = enabled && requirement('failover lab with --db and --amqp', (await missingMysql()) ?? (await missingBroker()));
 afterAll(async () => Promise.all([stopTestServer(), stopTestBroker()]));
-
-interface Figures {
-  median: number;
-  p95: number;
-  max: number;
-}
-interface TailFigures {
-  median: number;
-  p99: number;
-  max: number;
-}
-interface ModeJson {
-  mode: string;
-  deadtimeS: number;
-  addresses: number;
-  probeIntervalMs: number;
-  capped: boolean;
-  disconnectionS: Figures;
-  overheadS: Figures;
-  convergenceS: Figures | null;
-  boundToRouterMs: TailFigures | null;
-  unconverged: number | null;
-  unconvergedAddresses: string[];
-  gateways: { convergenceS: Figures | null; boundToInstanceMs: TailFigures | null; unconverged: number; unconvergedAddresses: string[] } | null;
-}
 
 describe.runIf(enabled)('nova-garp lab', () => {
   it(
@@ -51,7 +27,7 @@ describe.runIf(enabled)('nova-garp lab', () => {
       expect(prefix, r.stderr).toBeDefined();
       expect(listNamespaces(prefix!)).toEqual([]);
       expect(r.code, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { modes: ModeJson[] };
+      const out = JSON.parse(r.stdout) as LabJson;
       expect(out.modes.map((m) => m.mode)).toEqual(['none', 'nova-garp']);
       const [none, garp] = out.modes as [ModeJson, ModeJson];
       for (const m of out.modes) {
@@ -112,7 +88,7 @@ describe.runIf(enabled)('nova-garp lab', () => {
         expect(r.stderr).toMatch(/sidecar inventory from the database mysql:\/\/\S+ \(newton schema\) at \S+: 8 targets, exactly the lab's/);
         expect(r.stderr).toMatch(/sidecar RabbitMQ: consuming network\.network-ha.* on nglab-[0-9a-f]+-0 /);
         expect(r.stderr).toMatch(/AMQP associate_floating_ip \(Cactus cast\) for 172\.20\.1\.6, then bound: announced by the sidecar/);
-        const out = JSON.parse(r.stdout) as { modes: ModeJson[] };
+        const out = JSON.parse(r.stdout) as LabJson;
         expect(out.modes).toHaveLength(1);
         const garp = out.modes[0]!;
         expect(garp).toMatchObject({ mode: 'nova-garp', deadtimeS: 2, addresses: 8, probeIntervalMs: 20, capped: false });

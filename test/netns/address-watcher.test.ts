@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { enterNetns } from '../helpers/enter-netns.js';
+import { enterNetns } from '../../tools/netns/setns.js';
 import { AddressWatcher, type BoundEvent } from '../../src/link/address-watcher.js';
 import { NetlinkListener } from '../../src/link/netlink-socket.js';
 import { readLinksSync } from '../../src/link/read-links.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
-import { run } from '../../src/netns/shell.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
+import { run } from '../../src/shell.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const enabled = requirement('address watcher tests', missingRoot());

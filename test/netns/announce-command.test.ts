@@ -5,10 +5,10 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, neighbourMac, staleEntry, OLD_MAC, type Pair } from '../helpers/pair.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { waitForFrames } from '../helpers/wait-for.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { classifyArp, parseArpFrame } from '../../src/frames/arp-frame.js';
 import { parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
-import { listNamespaces } from '../../src/netns/namespaces.js';
+import { listNamespaces } from '../../tools/netns/namespaces.js';
 
 const enabled = requirement('announce namespace tests', missingRoot());
 

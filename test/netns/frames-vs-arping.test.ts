@@ -3,9 +3,9 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createPair, type Pair } from '../helpers/pair.js';
 import { runCli } from '../helpers/cli.js';
 import { waitForFrames } from '../helpers/wait-for.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
-import { run } from '../../src/netns/shell.js';
+import { run } from '../../src/shell.js';
 
 const enabled = requirement('frames-vs-arping namespace tests', missingRoot());
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { enterNetns } from '../helpers/enter-netns.js';
+import { enterNetns } from '../../tools/netns/setns.js';
 import { readInterfaces, type LinkInfo } from '../../src/link/interfaces.js';
 import { readLinks, readLinksSync } from '../../src/link/read-links.js';
-import { NamespaceGroup, uniqueTag } from '../../src/netns/namespaces.js';
+import { NamespaceGroup, uniqueTag } from '../../tools/netns/namespaces.js';
 
 const enabled = requirement('netlink link dump tests', missingRoot());
 

@@ -5,7 +5,7 @@ import { missingRoot, requirement } from '../helpers/requirements.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { OLD_MAC } from '../helpers/pair.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { waitFor, waitForFrames } from '../helpers/wait-for.js';
 

@@ -6,7 +6,7 @@ import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers
 import { neighbourMac, OLD_MAC, staleEntry } from '../helpers/pair.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import type { VerificationReport } from '../../src/verify/verifier.js';
-import { Capture } from '../../src/capture/tcpdump.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { waitFor, waitForFrames, waitForLogSince } from '../helpers/wait-for.js';
 

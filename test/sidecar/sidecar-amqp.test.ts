@@ -6,8 +6,8 @@ import { broker, connect, missingBroker, stopTestBroker, uniqueExchange } from '
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor, waitForFrames, waitForLogSince } from '../helpers/wait-for.js';
-import { Capture } from '../../src/capture/tcpdump.js';
-import type { CapturedFrame } from '../../src/capture/pcap.js';
+import { Capture } from '../../tools/capture/tcpdump.js';
+import type { CapturedFrame } from '../../tools/capture/pcap.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 import { writeFile } from 'node:fs/promises';

@@ -7,12 +7,12 @@ import { migrateToShape } from '../../migrations/index.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
 import { missingRoot, requirement } from '../helpers/requirements.js';
-import { callHook as pythonHook } from '../helpers/hook.js';
+import { callHook as pythonHook } from '../../tools/serve/hook.js';
 import { createTestDatabase, missingMysql, type TestDatabase } from '../helpers/mysql.js';
 import { broker, connect, missingBroker, uniqueExchange } from '../helpers/rabbitmq.js';
 import { createSidecarLab, type SidecarLab, type ServeProcess } from '../helpers/sidecar-fixture.js';
 import { neighbourMac, staleEntry } from '../helpers/pair.js';
-import type { TcpRelay } from '../helpers/tcp-relay.js';
+import type { TcpRelay } from '../../tools/netns/tcp-relay.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
 

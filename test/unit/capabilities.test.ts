@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missingCapabilities } from '../../src/netns/capabilities.js';
+import { missingCapabilities } from '../../tools/netns/capabilities.js';
 
 describe('capabilities for namespace work', () => {
   it('reads the CapEff mask of /proc/self/status', () => {

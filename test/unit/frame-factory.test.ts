@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { arpTemplates, writeFrames, type FrameContext } from '../../src/engine/frame-factory.js';
-import type { FrameKind, PlannedFrame } from '../../src/engine/schedule.js';
-import { FrameBatch, SLOT_SIZE } from '../../src/link/packet-socket.js';
+import { arpTemplates, writeFrames } from '../../src/sender/frame-factory.js';
+import type { FrameContext } from '../../src/frames/frame-context.js';
+import type { FrameKind, RoundFrame } from '../../src/schedule/schedule.js';
+import { FrameBatch, SLOT_SIZE } from '../../src/sender/packet-socket.js';
 import { ARP_FRAME_LENGTH, buildDirectedRequest, buildGarpReply, buildGarpRequest, parseArpFrame } from '../../src/frames/arp-frame.js';
 import { NA_FRAME_LENGTH, buildNeighborAdvert, parseNeighborAdvert } from '../../src/frames/neighbor-advert.js';
 import { parseMac } from '../../src/frames/mac.js';
@@ -22,8 +23,8 @@ const bytesOf = new Map([...V4, ...V6].map((a) => [a, parseIp(a)!.bytes]));
 const ETH_P_ARP = 0x0806;
 const ETH_P_IPV6 = 0x86dd;
 
-/** What the pure builders make of one planned frame. */
-function expected(p: PlannedFrame, ctx: FrameContext): Uint8Array {
+/** What the pure builders make of one frame of a round. */
+function expected(p: RoundFrame, ctx: FrameContext): Uint8Array {
   const ip = bytesOf.get(p.address)!;
   switch (p.kind) {
     case 'garp-request':
@@ -45,10 +46,10 @@ function sent(batch: FrameBatch, i: number): { bytes: string; protocol: number }
   return { bytes: hex(batch.slots.subarray(i * SLOT_SIZE, i * SLOT_SIZE + length)), protocol };
 }
 
-function check(batch: FrameBatch, planned: readonly PlannedFrame[], from: number, count: number, ctx: FrameContext): void {
-  writeFrames(batch, planned, from, count, bytesOf, ctx, arpTemplates(ctx));
+function check(batch: FrameBatch, frames: readonly RoundFrame[], from: number, count: number, ctx: FrameContext): void {
+  writeFrames(batch, frames, from, count, bytesOf, ctx, arpTemplates(ctx));
   for (let i = 0; i < count; i++) {
-    const p = planned[from + i]!;
+    const p = frames[from + i]!;
     const want = expected(p, ctx);
     const label = `slot ${i}: ${p.kind} ${p.address}`;
     expect(want.length, label).toBe(p.kind === 'na' ? NA_FRAME_LENGTH : ARP_FRAME_LENGTH);
@@ -56,7 +57,7 @@ function check(batch: FrameBatch, planned: readonly PlannedFrame[], from: number
   }
 }
 
-const plan = (kinds: readonly FrameKind[], addresses: readonly string[]): PlannedFrame[] => kinds.flatMap((kind) => addresses.map((address) => ({ address, kind })));
+const round = (kinds: readonly FrameKind[], addresses: readonly string[]): RoundFrame[] => kinds.flatMap((kind) => addresses.map((address) => ({ address, kind })));
 
 describe('writeFrames (the production frame writer) against the pure builders', () => {
   const batches: FrameBatch[] = [];
@@ -73,40 +74,40 @@ describe('writeFrames (the production frame writer) against the pure builders', 
 
   for (const kind of ['garp-request', 'garp-reply', 'directed-request'] as const) {
     it(`writes the ${kind} form as the builder does, into ARP slots`, () => {
-      const planned = plan([kind], V4);
-      check(batch(planned.length), planned, 0, planned.length, ctx);
+      const frames = round([kind], V4);
+      check(batch(frames.length), frames, 0, frames.length, ctx);
     });
   }
 
   for (const router of [false, true]) {
     it(`writes the IPv6 NA (Router flag ${router ? 'set' : 'clear'}) as the builder does, into IPv6 slots`, () => {
-      const planned = plan(['na'], V6);
+      const frames = round(['na'], V6);
       const c = { ...ctx, router };
-      const b = batch(planned.length);
-      check(b, planned, 0, planned.length, c);
+      const b = batch(frames.length);
+      check(b, frames, 0, frames.length, c);
       // And as an independent parser reads it: the flag and a valid checksum.
-      for (let i = 0; i < planned.length; i++) {
+      for (let i = 0; i < frames.length; i++) {
         const na = parseNeighborAdvert(b.slots.subarray(i * SLOT_SIZE, i * SLOT_SIZE + b.slotInfo(i).length));
-        expect(na).toMatchObject({ target: planned[i]!.address, router, override: true, solicited: false, checksumValid: true });
+        expect(na).toMatchObject({ target: frames[i]!.address, router, override: true, solicited: false, checksumValid: true });
       }
     });
   }
 
   it('writes a mixed round (both layouts side by side) from an offset into slots 0..', () => {
-    const planned: PlannedFrame[] = [
-      ...plan(['garp-request'], [...V4, ...V6]).map((p) => (p.address.includes(':') ? { ...p, kind: 'na' as const } : p)),
-      ...plan(['garp-reply', 'directed-request'], V4),
+    const frames: RoundFrame[] = [
+      ...round(['garp-request'], [...V4, ...V6]).map((p) => (p.address.includes(':') ? { ...p, kind: 'na' as const } : p)),
+      ...round(['garp-reply', 'directed-request'], V4),
     ];
-    const b = batch(planned.length);
-    check(b, planned, 0, planned.length, ctx);
-    // A later slice of the same round: planned[from..] lands in slots 0.. again.
-    check(b, planned, 4, planned.length - 4, ctx);
+    const b = batch(frames.length);
+    check(b, frames, 0, frames.length, ctx);
+    // A later slice of the same round: frames[from..] lands in slots 0.. again.
+    check(b, frames, 4, frames.length - 4, ctx);
   });
 
   it('leaves nothing of a slot’s previous layout behind when a slot changes from NA to ARP and back', () => {
     const b = batch(4);
-    const nas = plan(['na'], [...V6, ...V6]);
-    const arps = plan(['garp-reply', 'directed-request'], V4.slice(0, 2));
+    const nas = round(['na'], [...V6, ...V6]);
+    const arps = round(['garp-reply', 'directed-request'], V4.slice(0, 2));
     check(b, nas, 0, 4, ctx); // every slot an IPv6 slot, 86 bytes
     check(b, arps, 0, 4, ctx); // the same slots as ARP slots, 42 bytes, ARP sockaddr
     check(b, nas, 0, 4, { ...ctx, router: true }); // and back
@@ -118,7 +119,7 @@ describe('writeFrames (the production frame writer) against the pure builders', 
 
   it('refuses a directed request without an upstream, and an address it has no bytes for', () => {
     const b = batch(1);
-    expect(() => writeFrames(b, plan(['directed-request'], V4.slice(0, 1)), 0, 1, bytesOf, { ...ctx, upstream: null }, arpTemplates({ ...ctx, upstream: null }))).toThrow(/upstream/);
-    expect(() => writeFrames(b, plan(['garp-request'], ['10.9.9.9']), 0, 1, bytesOf, ctx, arpTemplates(ctx))).toThrow(/no bytes/);
+    expect(() => writeFrames(b, round(['directed-request'], V4.slice(0, 1)), 0, 1, bytesOf, { ...ctx, upstream: null }, arpTemplates({ ...ctx, upstream: null }))).toThrow(/upstream/);
+    expect(() => writeFrames(b, round(['garp-request'], ['10.9.9.9']), 0, 1, bytesOf, ctx, arpTemplates(ctx))).toThrow(/no bytes/);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { makePlan, NOVA_HOST, planTargets, ROUTING_SOURCE_IP, PUBLIC_IF } from '../../src/lab/addressing.js';
-import { labExchange, labNovaConf, managementPlan, relayedDatabaseUrl } from '../../src/lab/backends.js';
-import { compareTargets, targetKey } from '../../src/lab/inventory-check.js';
-import { labRows, OTHER_HOST, selectHostRows, spareFloatingIp } from '../../src/lab/lab-database.js';
+import { makeLayout, NOVA_HOST, layoutTargets, ROUTING_SOURCE_IP, PUBLIC_IF } from '../../tools/lab/addressing.js';
+import { labExchange, labNovaConf, managementLayout, relayedDatabaseUrl } from '../../tools/lab/backends.js';
+import { compareTargets, targetKey } from '../../tools/lab/inventory-check.js';
+import { labRows, OTHER_HOST, selectHostRows, spareFloatingIp } from '../../tools/lab/lab-database.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
-import { deriveTargets } from '../../src/nova/derive-targets.js';
+import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import { parseNovaConf } from '../../src/nova/nova-conf.js';
 import { resolveSettings } from '../../src/nova/settings.js';
 
@@ -19,17 +19,17 @@ describe('lab database rows', () => {
       [1000, 20, false],
     ] as const) {
       it(`${shape}, ${fips} floating IPs, ${nets} networks${v6 ? ', IPv6' : ''}: the reader's rows give exactly the plan's targets`, () => {
-        const plan = makePlan(fips, nets, v6);
+        const plan = makeLayout(fips, nets, v6);
         const set = labRows(plan, shape, new Date('2020-01-01T00:00:00Z'));
         const derived = deriveTargets(config, selectHostRows(set.rows, NOVA_HOST));
         expect(derived.skipped).toEqual([]);
-        expect(compareTargets(planTargets(plan), derived.targets)).toEqual({ missing: [], extra: [] });
-        expect(derived.targets).toHaveLength(planTargets(plan).length);
+        expect(compareTargets(layoutTargets(plan), derived.targets)).toEqual({ missing: [], extra: [] });
+        expect(derived.targets).toHaveLength(layoutTargets(plan).length);
       });
     }
 
     it(`${shape}: distractor rows are there and none of them is a target`, () => {
-      const plan = makePlan(5, 2, false);
+      const plan = makeLayout(5, 2, false);
       const set = labRows(plan, shape);
       const { floating_ips: fips, networks } = set.rows;
       const live = (r: Record<string, unknown>): boolean => r.deleted === 0 || r.deleted === false;
@@ -46,7 +46,7 @@ describe('lab database rows', () => {
     });
 
     it(`${shape}: deleted is the release's type, ids and fixed IP addresses are unique`, () => {
-      const set = labRows(makePlan(600, 3, false), shape);
+      const set = labRows(makeLayout(600, 3, false), shape);
       const deleted = set.rows.floating_ips.map((r) => r.deleted);
       if (shape === 'newton') expect(deleted.every((d) => typeof d === 'number')).toBe(true);
       else expect(deleted.every((d) => typeof d === 'boolean')).toBe(true);
@@ -61,9 +61,9 @@ describe('lab database rows', () => {
   }
 
   it('the spare floating IP follows the plan and is not one of its addresses', () => {
-    expect(spareFloatingIp(makePlan(5, 0, false))).toBe('172.20.1.6');
-    expect(spareFloatingIp(makePlan(250, 0, false))).toBe('172.20.2.1');
-    expect(makePlan(250, 0, false).floating).not.toContain(spareFloatingIp(makePlan(250, 0, false)));
+    expect(spareFloatingIp(makeLayout(5, 0, false))).toBe('172.20.1.6');
+    expect(spareFloatingIp(makeLayout(250, 0, false))).toBe('172.20.2.1');
+    expect(makeLayout(250, 0, false).floating).not.toContain(spareFloatingIp(makeLayout(250, 0, false)));
   });
 });
 
@@ -95,22 +95,22 @@ describe('the sidecar nova.conf with --db and --amqp', () => {
 
 describe('management link plan', () => {
   it('names fit IFNAMSIZ and each mode gets its own link-local /30', () => {
-    const a = managementPlan('nglab-1e2e99-0-');
-    const b = managementPlan('nglab-1e2e99-1-');
+    const a = managementLayout('nglab-1e2e99-0-');
+    const b = managementLayout('nglab-1e2e99-1-');
     expect(a).toEqual({ rootIf: 'ngm1e2e990', nsIf: 'mgmt0', rootIp: '169.254.31.1', nsIp: '169.254.31.2' });
     expect(b.rootIp).toBe('169.254.31.5');
     for (const tag of ['000000', 'a8ffff', 'ffffff']) {
-      const p = managementPlan(`nglab-${tag}-12-`);
+      const p = managementLayout(`nglab-${tag}-12-`);
       expect(p.rootIf.length).toBeLessThanOrEqual(15);
       expect(p.rootIp).not.toMatch(/^169\.254\.(0|169|255)\./);
     }
-    expect(() => managementPlan('other-')).toThrow(RangeError);
+    expect(() => managementLayout('other-')).toThrow(RangeError);
   });
 });
 
 describe('compareTargets', () => {
   it('reports what is missing and what is extra, by kind, address and interface', () => {
-    const plan = planTargets(makePlan(2, 1, false));
+    const plan = layoutTargets(makeLayout(2, 1, false));
     expect(compareTargets(plan, [...plan].reverse())).toEqual({ missing: [], extra: [] });
     const moved = plan.map((t) => (t.kind === 'gateway' ? { ...t, interface: 'br999' } : t));
     expect(compareTargets(plan, [...moved, { kind: 'floating', address: '198.51.100.1', interface: PUBLIC_IF }])).toEqual({

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { cibXml, corosyncConf, haTimers } from '../../src/lab/ha.js';
-import { standinScript } from '../../src/lab/standin.js';
-import { makePlan } from '../../src/lab/addressing.js';
+import { cibXml, corosyncConf, haTimers } from '../../tools/lab/ha.js';
+import { standinScript } from '../../tools/lab/standin.js';
+import { makeLayout } from '../../tools/lab/addressing.js';
 
 const tools = { ip: '/sbin/ip', arping: '/usr/bin/arping', python3: '/usr/bin/python3' };
 const setup = (mode: Parameters<typeof standinScript>[0]['mode']): Parameters<typeof standinScript>[0] => ({
   node: 'net2',
   mode,
-  plan: makePlan(2, 1, false),
+  layout: makeLayout(2, 1, false),
   fifo: '/tmp/x/events',
   controlSocket: '/tmp/x/control.sock',
 });

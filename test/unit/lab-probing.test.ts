@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { echoReplyId, echoRequest } from '../../src/lab/icmp-echo.js';
+import { echoReplyId, echoRequest } from '../../tools/lab/icmp-echo.js';
 import { internetChecksum } from '../../src/frames/internet-checksum.js';
-import { probeIntervalMs } from '../../src/lab/prober.js';
-import { MODES, parseModes } from '../../src/lab/modes.js';
-import { novaArping, seedArpingCommands } from '../../src/lab/actions.js';
-import { makePlan } from '../../src/lab/addressing.js';
-import { neededThresh3 } from '../../src/lab/neighbour-limit.js';
+import { probeIntervalMs } from '../../tools/lab/prober.js';
+import { MODES, parseModes } from '../../tools/lab/modes.js';
+import { novaArping, seedArpingCommands } from '../../tools/lab/actions.js';
+import { makeLayout } from '../../tools/lab/addressing.js';
+import { neededThresh3 } from '../../tools/lab/neighbour-limit.js';
 
 describe('ICMP echo', () => {
   it('builds an IPv4 echo request with a valid checksum', () => {
@@ -54,7 +54,7 @@ describe('modes', () => {
   });
 
   it('runs the original manual arping against the upstream router, or the instance on a VLAN', () => {
-    expect(seedArpingCommands(makePlan(1, 1, false))).toEqual([
+    expect(seedArpingCommands(makeLayout(1, 1, false))).toEqual([
       ['arping', '-b', '-c', '1', '-s', '172.20.0.2', '-I', 'pub0', '172.20.0.1'],
       ['arping', '-b', '-c', '1', '-s', '10.1.0.1', '-I', 'br100', '10.1.0.2'],
       ['arping', '-b', '-c', '1', '-s', '172.20.1.1', '-I', 'pub0', '172.20.0.1'],

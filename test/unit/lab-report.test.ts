@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { labJson, renderReport, summarize, textTable, type ModeRun } from '../../src/lab/report.js';
-import { renderPlot, tickStep } from '../../src/lab/plot.js';
-import type { Outage } from '../../src/lab/outage.js';
-import { burstText } from '../../src/lab/failover.js';
+import { labJson, renderReport, summarize, textTable, type ModeRun } from '../../tools/lab/report.js';
+import { renderPlot, tickStep } from '../../tools/lab/plot.js';
+import type { Outage } from '../../tools/lab/outage.js';
+import { burstText } from '../../tools/lab/failover.js';
 
 const T0 = 10_000;
 const outage = (address: string, ms: number, capped = false): Outage => ({
@@ -146,7 +146,7 @@ describe('lab plot', () => {
 
 describe('overhead split', () => {
   it('separates the probe phase before t0 from what happens after the deadtime', async () => {
-    const { overheadSplit } = await import('../../src/lab/report.js');
+    const { overheadSplit } = await import('../../tools/lab/report.js');
     const split = overheadSplit(run('nova-garp', [outage('a', 2040), outage('b', 2060), outage('c', 9000, true)]));
     expect(split?.beforeT0).toEqual({ median: 5, p95: 5, max: 5 });
     expect(split?.afterDeadtime).toEqual({ median: 45, p95: 54, max: 55 });

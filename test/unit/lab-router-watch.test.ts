@@ -10,8 +10,8 @@ import {
   tailFigures,
   type WatchEvent,
   type WatchedAddress,
-} from '../../src/lab/router-watch.js';
-import { convergenceNotes, labJson, renderReport, summarize, type ModeRun } from '../../src/lab/report.js';
+} from '../../tools/lab/router-watch.js';
+import { convergenceNotes, labJson, renderReport, summarize, type ModeRun } from '../../tools/lab/report.js';
 import { parseIp } from '../../src/net/ip-address.js';
 
 // --- netlink bytes, as the kernel lays them out (little-endian host) ---

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { figures, quantile } from '../../src/lab/statistics.js';
-import { gapThresholdMs, outageOf, type ProbeRecord } from '../../src/lab/outage.js';
+import { figures, quantile } from '../../tools/lab/statistics.js';
+import { gapThresholdMs, outageOf, type ProbeRecord } from '../../tools/lab/outage.js';
 
 const rec = (over: Partial<ProbeRecord>): ProbeRecord => ({ address: '172.20.1.1', from: 'laptop', sent: 100, received: 90, firstReply: 0, lastReply: 5000, gaps: [], ...over });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveConfigTargets, deriveTargets, placeRoutingSource } from '../../src/nova/derive-targets.js';
+import { deriveConfigTargets, deriveTargets, placeRoutingSource } from '../../src/inventory/derive-targets.js';
 
 const config = { routingSourceIp: '192.0.2.2', publicInterface: 'eth0' };
 

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNovaConf } from '../../src/nova/nova-conf.js';
-import { defaultRouteSourceIp, loadSettings, overridesFromFlags, resolveSettings } from '../../src/nova/settings.js';
+import { overridesFromFlags } from '../../src/cli/settings-options.js';
+import { defaultRouteSourceIp } from '../../src/nova/my-ip.js';
+import { loadSettings, resolveSettings } from '../../src/nova/settings.js';
 import { parseTransportUrl, TransportUrlError } from '../../src/nova/transport-url.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'nova-conf');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { framesPerRound, roundFrames, roundOffsets, scheduleWarnings, DEFAULT_SCHEDULE } from '../../src/engine/schedule.js';
-import { TokenBucket, pacedDurationMs } from '../../src/engine/token-bucket.js';
+import { framesPerRound, roundFrames, roundOffsets, scheduleWarnings, DEFAULT_SCHEDULE } from '../../src/schedule/schedule.js';
+import { TokenBucket, pacedDurationMs } from '../../src/schedule/token-bucket.js';
 
 const addrs = [
   { address: '10.0.0.1', family: 4 as const },

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { SnapshotWriter } from '../../src/sidecar/snapshot-writer.js';
-import { readSnapshot } from '../../src/state/snapshot.js';
+import { SnapshotWriter } from '../../src/inventory/snapshot-writer.js';
+import { readSnapshot } from '../../src/inventory/snapshot.js';
 import type { Inventory } from '../../src/targets/target.js';
 
 const inv = (n: number): Inventory => ({ host: 'h', source: 'db', schema: 'newton', readAt: new Date().toISOString(), targets: Array.from({ length: n }, (_, i) => ({ kind: 'floating' as const, address: `203.0.113.${i + 1}`, interface: 'eth0' })), skipped: [] });

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Inventory } from '../../src/inventory/target.js';
-import { parseSnapshot, readSnapshot, serializeSnapshot, SnapshotError, snapshotPath, writeSnapshot } from '../../src/state/snapshot.js';
+import type { Inventory } from '../../src/targets/target.js';
+import { parseSnapshot, readSnapshot, serializeSnapshot, SnapshotError, snapshotPath, writeSnapshot } from '../../src/inventory/snapshot.js';
 
 const inventory: Inventory = {
   host: 'net-a',

@@ -1,1 +1,0 @@
-export { TcpRelay } from '../../src/netns/tcp-relay.js';
