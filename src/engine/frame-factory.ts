@@ -13,8 +13,28 @@ const ZERO_IP = new Uint8Array(4);
 
 export type ArpTemplates = Partial<Record<Exclude<FrameKind, 'na'>, Uint8Array>>;
 
-/** One 42-byte template per ARP form: frames of a form differ only in their IP fields. */
+/** Templates by MAC and upstream: the same objects for every round and slice of one interface (see FrameBatch.held). */
+const templateCache = new Map<string, ArpTemplates>();
+const TEMPLATE_CACHE_MAX = 256;
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/**
+ * One 42-byte template per ARP form: frames of a form differ only in their IP fields. The same
+ * context gives the same (never written) template objects, so a slot that already holds one is
+ * recognised by identity.
+ */
 export function arpTemplates(ctx: FrameContext): ArpTemplates {
+  const key = `${hex(ctx.mac)}/${ctx.upstream === null ? '' : hex(ctx.upstream)}`;
+  let t = templateCache.get(key);
+  if (t === undefined) {
+    if (templateCache.size >= TEMPLATE_CACHE_MAX) templateCache.clear();
+    t = buildArpTemplates(ctx);
+    templateCache.set(key, t);
+  }
+  return t;
+}
+
+function buildArpTemplates(ctx: FrameContext): ArpTemplates {
   const make = (fields: Parameters<typeof writeArpFrame>[2]): Uint8Array => {
     const t = new Uint8Array(ARP_FRAME_LENGTH);
     writeArpFrame(t, 0, fields);
@@ -28,8 +48,10 @@ export function arpTemplates(ctx: FrameContext): ArpTemplates {
 }
 
 /**
- * Writes planned frames [from, from + count) into slots 0.. of the batch: a template copy plus
- * two 4-byte writes per ARP frame, so a 10,000-address burst is built in a few milliseconds.
+ * Writes planned frames [from, from + count) into slots 0.. of the batch. An ARP frame is its
+ * form's template plus the address in its IP fields; a slot that already holds that template (the
+ * previous slice put the same form there, as breadth-first rounds mostly do) only gets the eight
+ * address bytes, and its iovec and header are left as they are.
  */
 export function writeFrames(
   batch: FrameBatch,
@@ -41,21 +63,39 @@ export function writeFrames(
   templates: ArpTemplates,
 ): void {
   const slots = batch.slots;
+  const held = batch.held;
   for (let i = 0; i < count; i++) {
     const p = planned[from + i]!;
     const ip = bytesOf.get(p.address);
     if (ip === undefined) throw new Error(`no bytes for planned address ${p.address}`);
     const at = i * SLOT_SIZE;
-    if (p.kind === 'na') {
+    const kind = p.kind;
+    if (kind === 'na') {
       writeNeighborAdvert(slots, at, ctx.mac, ip, ctx.router);
       batch.setFrame(i, NA_FRAME_LENGTH, true);
+      held[i] = null;
       continue;
     }
-    const template = templates[p.kind];
-    if (template === undefined) throw new Error(`cannot build ${p.kind} frame (no upstream address)`);
-    slots.set(template, at);
-    slots.set(ip, at + 28); // sender IP
-    if (p.kind !== 'directed-request') slots.set(ip, at + 38); // target IP = sender IP: gratuitous
-    batch.setFrame(i, ARP_FRAME_LENGTH, false);
+    const template = templates[kind];
+    if (template === undefined) throw new Error(`cannot build ${kind} frame (no upstream address)`);
+    if (held[i] !== template) {
+      slots.set(template, at);
+      batch.setFrame(i, ARP_FRAME_LENGTH, false);
+      held[i] = template;
+    }
+    const a = ip[0]!;
+    const b = ip[1]!;
+    const c = ip[2]!;
+    const d = ip[3]!;
+    slots[at + 28] = a; // sender IP
+    slots[at + 29] = b;
+    slots[at + 30] = c;
+    slots[at + 31] = d;
+    if (kind !== 'directed-request') {
+      slots[at + 38] = a; // target IP = sender IP: gratuitous
+      slots[at + 39] = b;
+      slots[at + 40] = c;
+      slots[at + 41] = d;
+    }
   }
 }
