@@ -12,6 +12,12 @@ const TRANSIENT_RETRY_BUDGET_MS = 2000;
  * building one slice, not the whole burst, and building overlaps with the kernel's work.
  */
 export const SLICE = 1024;
+/**
+ * An unpaced burst gives the event loop a turn (timers, sockets, other interfaces' bursts) after
+ * at most this long of sending. A turn costs tens of microseconds, so one after every sendmmsg(2)
+ * of 256 frames added about 10% to a 10,000-address round.
+ */
+export const YIELD_AFTER_MS = 2;
 
 export interface SendReport {
   sent: number;
@@ -34,6 +40,8 @@ export class InterfaceSender {
   private readonly batch: FrameBatch;
   readonly bucket: TokenBucket | null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** performance.now() when this sender last gave the event loop a turn (or began a send). */
+  private lastTurn = 0;
 
   constructor(
     readonly ifname: string,
@@ -59,6 +67,7 @@ export class InterfaceSender {
   async sendSlice(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SendReport> {
     if (planned.length > SLICE) throw new Error(`a slice holds at most ${SLICE} frames, got ${planned.length}`);
     const report: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+    this.lastTurn = performance.now();
     writeFrames(this.batch, planned, 0, planned.length, bytesOf, ctx, arpTemplates(ctx));
     await this.sendSlots(planned.length, report);
     return report;
@@ -67,8 +76,10 @@ export class InterfaceSender {
   private async sendNow(planned: readonly PlannedFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
     const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
     const templates = arpTemplates(ctx);
+    this.lastTurn = performance.now();
     for (let from = 0; from < planned.length && total.error === null; from += SLICE) {
       const count = Math.min(SLICE, planned.length - from);
+      if (from > 0 && this.bucket === null && performance.now() - this.lastTurn >= YIELD_AFTER_MS) await this.giveTurn();
       writeFrames(this.batch, planned, from, count, bytesOf, ctx, templates);
       await this.sendSlots(count, total, signal);
     }
@@ -98,7 +109,7 @@ export class InterfaceSender {
         report.sent += outcome.sent;
         done += outcome.sent;
         retryingSince = null;
-        if (done < count && this.bucket === null) await yieldToLoop();
+        if (done < count && this.bucket === null && report.lastSentAt - this.lastTurn >= YIELD_AFTER_MS) await this.giveTurn();
         continue;
       }
       const errno = 'errno' in outcome ? outcome.errno : 0;
@@ -114,6 +125,11 @@ export class InterfaceSender {
       report.retries++;
       await sleep(1);
     }
+  }
+
+  private async giveTurn(): Promise<void> {
+    await yieldToLoop();
+    this.lastTurn = performance.now();
   }
 
   close(): void {
