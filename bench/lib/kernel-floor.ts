@@ -20,6 +20,8 @@ export interface FloorRun {
   retries: number;
   /** The send loop alone, CLOCK_MONOTONIC. */
   elapsedMs: number;
+  /** The sending thread's CPU time in the send loop. */
+  cpuMs: number;
   startWallMs: number;
   endWallMs: number;
 }
@@ -59,7 +61,7 @@ export async function writeFrameFile(file: string, frames: readonly Uint8Array[]
 /** Runs the floor program in namespace `ns` on interface `ifname`. */
 export async function runFloor(program: string, ns: string, ifname: string, frameFile: string): Promise<FloorRun> {
   const out = await run(['ip', 'netns', 'exec', ns, program, ifname, frameFile], { timeoutMs: 60_000 });
-  const j = JSON.parse(out) as { frames: number; sent: number; retries: number; elapsedNs: number; startWallNs: number; endWallNs: number };
+  const j = JSON.parse(out) as { frames: number; sent: number; retries: number; elapsedNs: number; cpuNs: number; startWallNs: number; endWallNs: number };
   if (j.sent !== j.frames) throw new Error(`kernel-floor sent ${j.sent} of ${j.frames} frames`);
-  return { frames: j.frames, sent: j.sent, retries: j.retries, elapsedMs: j.elapsedNs / 1e6, startWallMs: j.startWallNs / 1e6, endWallMs: j.endWallNs / 1e6 };
+  return { frames: j.frames, sent: j.sent, retries: j.retries, elapsedMs: j.elapsedNs / 1e6, cpuMs: j.cpuNs / 1e6, startWallMs: j.startWallNs / 1e6, endWallMs: j.endWallNs / 1e6 };
 }
