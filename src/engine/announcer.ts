@@ -4,6 +4,7 @@ import { parseIp } from '../net/ip-address.js';
 import { parseMac } from '../frames/mac.js';
 import { readInterfaces, type LinkAddress, type LinkInfo } from '../link/interfaces.js';
 import { unboundReason } from '../targets/link-check.js';
+import { threadCpuMs } from '../link/thread-cpu.js';
 import { InterfaceSender, type SendReport } from './interface-sender.js';
 import type { FrameContext } from './frame-factory.js';
 import { roundFrames, type PlannedAddress, type PlannedFrame, type ScheduleOptions, type FrameKind } from './schedule.js';
@@ -96,12 +97,6 @@ function addressIndex(link: LinkInfo | undefined): Map<string, LinkAddress> {
     indexCache.set(link.addresses, idx);
   }
   return idx;
-}
-
-/** CPU time of the calling thread (the event loop's) in ms. */
-function threadCpuMs(): number {
-  const u = process.threadCpuUsage();
-  return (u.user + u.system) / 1000;
 }
 
 const readLinkFresh: LinkReader = async (ifname) => (await readInterfaces(ifname)).get(ifname);
