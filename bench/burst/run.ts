@@ -12,6 +12,9 @@
  *    startup and file reading are outside its loop; building the frames is inside it);
  *  - for both, the CPU time of the sending thread over that span, and the span from the first to
  *    the last frame at the receiver (tcpdump in the receiving namespace).
+ *  - and, without a capture, `announce --rounds 3 --interval-ms 400`: its third round, timed the
+ *    same way, is the engine with its code compiled (a long-running sidecar's state), where round 1
+ *    of a fresh process runs partly in V8's interpreter while the optimising compilers work.
  * Reported: medians, the ratio nova-garp / floor of each, µs per address and how it grows per 10×.
  *
  * Environment: BURST_SIZES (default 100,1000,10000,50000), BURST_REPEATS (5), BURST_SERIAL_N (20),
@@ -75,6 +78,8 @@ interface SizeResult {
   frames: number;
   floor: Side;
   novaGarp: Side;
+  /** Round 3 of one `announce --rounds 3` process: compiled code. */
+  warm: { runs: { senderMs: number; cpuMs: number }[]; senderMs: number; cpuMs: number; ratio: { sender: number; cpu: number } };
   /** nova-garp / floor, of the medians. */
   ratio: { sender: number; cpu: number; wire: number };
   /** Median of the per-pair ratios (each nova-garp run against the floor run next to it). */
@@ -174,14 +179,26 @@ async function main(): Promise<void> {
         if (json.frames !== 2 * n) throw new Error(`announce sent ${json.frames} frames for ${n} addresses`);
         return { senderMs: json.firstRoundMs, cpuMs: json.firstRoundCpuMs ?? Number.NaN };
       };
+      const warmRun = async (): Promise<{ senderMs: number; cpuMs: number }> => {
+        const out = await run(['ip', 'netns', 'exec', snd, process.execPath, BIN, 'announce', '-i', sIf, '--addresses-from', addrFile, '--rounds', '3', '--interval-ms', '400', '--form', 'both', '--json'], {
+          timeoutMs: 120_000,
+        });
+        const json = JSON.parse(out) as { roundDetails: { durationMs: number; cpuMs: number | null; sent: number }[] };
+        const third = json.roundDetails[2];
+        if (third === undefined || third.sent !== 2 * n) throw new Error(`announce --rounds 3 did not send round 3 in full`);
+        return { senderMs: third.durationMs, cpuMs: third.cpuMs ?? Number.NaN };
+      };
       const floor: Run[] = [];
       const ours: Run[] = [];
+      const warm: { senderMs: number; cpuMs: number }[] = [];
       for (let rep = 0; rep < REPEATS; rep++) {
         progress(`${n} addresses (${2 * n} frames), pair ${rep + 1}/${REPEATS}: ${rep % 2 === 0 ? 'floor, then nova-garp' : 'nova-garp, then floor'}`);
         if (rep % 2 === 0) {
           floor.push(await judged(floorRun));
           ours.push(await judged(novaRun));
+          warm.push(await warmRun());
         } else {
+          warm.push(await warmRun());
           ours.push(await judged(novaRun));
           floor.push(await judged(floorRun));
         }
@@ -194,6 +211,12 @@ async function main(): Promise<void> {
         frames: 2 * n,
         floor: f,
         novaGarp: g,
+        warm: {
+          runs: warm,
+          senderMs: r3(median(warm.map((w) => w.senderMs))),
+          cpuMs: r3(median(warm.map((w) => w.cpuMs))),
+          ratio: { sender: r3(median(warm.map((w) => w.senderMs)) / f.senderMs), cpu: r3(median(warm.map((w) => w.cpuMs)) / f.cpuMs) },
+        },
         ratio: { sender: r3(g.senderMs / f.senderMs), cpu: r3(g.cpuMs / f.cpuMs), wire: r3(g.wireMs / f.wireMs) },
         pairedRatio: { sender: paired('senderMs'), cpu: paired('cpuMs'), wire: paired('wireMs') },
         framesLost: {
@@ -233,7 +256,7 @@ async function main(): Promise<void> {
     const loadAfter = loadavg();
 
     const vsFloor: (string | number)[][] = [
-      ['addresses', 'frames (lost)', 'floor', 'nova-garp', 'ratio', 'floor CPU', 'nova-garp CPU', 'ratio', 'floor wire', 'nova-garp wire', 'ratio', 'µs/addr floor', 'µs/addr nova-garp'],
+      ['addresses', 'frames (lost)', 'floor', 'nova-garp', 'ratio', 'floor CPU', 'nova-garp CPU', 'ratio', 'floor wire', 'nova-garp wire', 'ratio', 'warm', 'ratio', 'warm CPU', 'ratio', 'µs/addr floor', 'µs/addr nova-garp'],
     ];
     for (const r of results) {
       vsFloor.push([
@@ -248,6 +271,10 @@ async function main(): Promise<void> {
         fmtMs(r.floor.wireMs),
         fmtMs(r.novaGarp.wireMs),
         `${r.ratio.wire.toFixed(2)}x`,
+        fmtMs(r.warm.senderMs),
+        `${r.warm.ratio.sender.toFixed(2)}x`,
+        fmtMs(r.warm.cpuMs),
+        `${r.warm.ratio.cpu.toFixed(2)}x`,
         r.floor.usPerAddress.toFixed(2),
         r.novaGarp.usPerAddress.toFixed(2),
       ]);
@@ -272,7 +299,9 @@ async function main(): Promise<void> {
         novaGarpUsPerAddress: r.novaGarp.usPerAddress,
         floorWireUsPerAddress: r.floor.wireUsPerAddress,
         novaGarpWireUsPerAddress: r.novaGarp.wireUsPerAddress,
+        novaGarpWarmUsPerAddress: r3((r.warm.senderMs * 1000) / r.addresses),
         ratio: r.ratio.sender,
+        warmRatio: r.warm.ratio.sender,
         /** Per-address cost growth per 10× from the previous size (1.0: the total grows linearly). */
         growthPer10x:
           prev === undefined
@@ -307,6 +336,7 @@ async function main(): Promise<void> {
       series: [
         { name: 'nova-garp', points: results.map((r) => [r.addresses, r.novaGarp.usPerAddress] as const) },
         { name: 'kernel floor (C, sendmmsg)', points: results.map((r) => [r.addresses, r.floor.usPerAddress] as const) },
+        { name: 'nova-garp, compiled (round 3)', color: '#2f855a', points: results.map((r) => [r.addresses, (r.warm.senderMs * 1000) / r.addresses] as const) },
         { name: 'nova-garp at the receiver', dashed: true, color: '#90cdf4', points: results.map((r) => [r.addresses, r.novaGarp.wireUsPerAddress] as const) },
         { name: 'floor at the receiver', dashed: true, color: '#feb2b2', points: results.map((r) => [r.addresses, r.floor.wireUsPerAddress] as const) },
       ],
@@ -317,6 +347,7 @@ async function main(): Promise<void> {
       scope: {
         floor: 'bench/lib/kernel-floor.c: CLOCK_MONOTONIC around its sendmmsg loop of prebuilt frames (256 per call)',
         novaGarp: 'announce --json firstRoundMs: building round 1 slice by slice and its sendmmsg calls (256 per call), to the return of the last',
+        warm: 'announce --rounds 3 --interval-ms 400 --json roundDetails[2]: the same span in round 3 of one process',
         wire: 'first to last gratuitous ARP frame from the sender MAC in a tcpdump capture in the receiving namespace',
       },
       sizes: results,

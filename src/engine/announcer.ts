@@ -29,6 +29,8 @@ export interface RoundReport {
   sent: number;
   /** From the first frame of the round handed to the kernel to its last. */
   durationMs: number;
+  /** The event loop thread's CPU time over the round, when it was not paced (else null). */
+  cpuMs: number | null;
 }
 
 export interface AnnounceResult {
@@ -214,18 +216,18 @@ export class Announcer {
         break;
       }
       const ctx = { mac: parseMac(link.mac), upstream: upstream?.bytes ?? null, router: job.schedule.router };
-      const cpuStart = round === 0 ? threadCpuMs() : 0;
+      const cpuStart = threadCpuMs();
       const roundStart = performance.now();
       if (round === 0) start = roundStart;
       const { report, sent } = await this.sendRound(sender, planned, bytesOf, ctx, job.schedule.maxPps, withdrawn, signal);
-      const cpuEnd = round === 0 ? threadCpuMs() : 0;
+      const cpuMs = job.schedule.maxPps === null ? threadCpuMs() - cpuStart : null;
       for (const p of sent) result.framesByKind[p.kind]++;
       result.frames += report.sent;
-      result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart });
+      result.rounds.push({ round: round + 1, addresses: active.length, frames: planned.length, sent: report.sent, durationMs: report.lastSentAt - roundStart, cpuMs });
       if (round === 0) {
         if (report.sent > 0) {
           result.firstRoundMs = report.lastSentAt - roundStart;
-          if (job.schedule.maxPps === null) result.firstRoundCpuMs = cpuEnd - cpuStart;
+          result.firstRoundCpuMs = cpuMs;
           if (job.triggeredAt !== undefined) {
             result.triggerToFirstFrameMs = report.firstSentAt - job.triggeredAt;
             result.triggerToFirstRoundDoneMs = report.lastSentAt - job.triggeredAt;
