@@ -78,8 +78,16 @@ interface SizeResult {
   frames: number;
   floor: Side;
   novaGarp: Side;
-  /** Round 3 of one `announce --rounds 3` process: compiled code. */
-  warm: { runs: { senderMs: number; cpuMs: number }[]; senderMs: number; cpuMs: number; ratio: { sender: number; cpu: number } };
+  /** Round 3 of one `announce --rounds 3` process (compiled code), against round 3 of one floor process. */
+  warm: {
+    runs: { senderMs: number; cpuMs: number }[];
+    floorRuns: { senderMs: number; cpuMs: number }[];
+    senderMs: number;
+    cpuMs: number;
+    floorSenderMs: number;
+    floorCpuMs: number;
+    ratio: { sender: number; cpu: number };
+  };
   /** nova-garp / floor, of the medians. */
   ratio: { sender: number; cpu: number; wire: number };
   /** Median of the per-pair ratios (each nova-garp run against the floor run next to it). */
@@ -230,17 +238,22 @@ async function main(): Promise<void> {
         if (third === undefined || third.sent !== 2 * n) throw new Error(`announce --rounds 3 did not send round 3 in full`);
         return { senderMs: third.durationMs, cpuMs: third.cpuMs ?? Number.NaN };
       };
+      const warmFloorRun = (): Promise<{ senderMs: number; cpuMs: number }> =>
+        runFloor(floorProgram, snd, sIf, frameFile, 3, 400).then((f) => ({ senderMs: f.rounds[2]!.elapsedMs, cpuMs: f.rounds[2]!.cpuMs }));
       const floor: Run[] = [];
       const ours: Run[] = [];
       const warm: { senderMs: number; cpuMs: number }[] = [];
+      const warmFloor: { senderMs: number; cpuMs: number }[] = [];
       for (let rep = 0; rep < REPEATS; rep++) {
         progress(`${n} addresses (${2 * n} frames), pair ${rep + 1}/${REPEATS}: ${rep % 2 === 0 ? 'floor, then nova-garp' : 'nova-garp, then floor'}`);
         if (rep % 2 === 0) {
           floor.push(await judged(floorRun));
           ours.push(await judged(novaRun));
+          warmFloor.push(await warmFloorRun());
           warm.push(await warmRun());
         } else {
           warm.push(await warmRun());
+          warmFloor.push(await warmFloorRun());
           ours.push(await judged(novaRun));
           floor.push(await judged(floorRun));
         }
@@ -255,9 +268,15 @@ async function main(): Promise<void> {
         novaGarp: g,
         warm: {
           runs: warm,
+          floorRuns: warmFloor,
           senderMs: r3(median(warm.map((w) => w.senderMs))),
           cpuMs: r3(median(warm.map((w) => w.cpuMs))),
-          ratio: { sender: r3(median(warm.map((w) => w.senderMs)) / f.senderMs), cpu: r3(median(warm.map((w) => w.cpuMs)) / f.cpuMs) },
+          floorSenderMs: r3(median(warmFloor.map((w) => w.senderMs))),
+          floorCpuMs: r3(median(warmFloor.map((w) => w.cpuMs))),
+          ratio: {
+            sender: r3(median(warm.map((w) => w.senderMs)) / median(warmFloor.map((w) => w.senderMs))),
+            cpu: r3(median(warm.map((w) => w.cpuMs)) / median(warmFloor.map((w) => w.cpuMs))),
+          },
         },
         ratio: { sender: r3(g.senderMs / f.senderMs), cpu: r3(g.cpuMs / f.cpuMs), wire: r3(g.wireMs / f.wireMs) },
         pairedRatio: { sender: paired('senderMs'), cpu: paired('cpuMs'), wire: paired('wireMs') },
@@ -270,14 +289,14 @@ async function main(): Promise<void> {
       const last = results[results.length - 1]!;
       progress(
         `  ${n}: floor ${fmtMs(f.senderMs)}, nova-garp ${fmtMs(g.senderMs)} (${last.ratio.sender}x); CPU ${last.ratio.cpu}x; ` +
-          `wire ${fmtMs(f.wireMs)} / ${fmtMs(g.wireMs)} (${last.ratio.wire}x); round 3 ${fmtMs(last.warm.senderMs)} (${last.warm.ratio.sender}x)`,
+          `wire ${fmtMs(f.wireMs)} / ${fmtMs(g.wireMs)} (${last.ratio.wire}x); round 3 ${fmtMs(last.warm.floorSenderMs)} / ${fmtMs(last.warm.senderMs)} (${last.warm.ratio.sender}x, CPU ${last.warm.ratio.cpu}x)`,
       );
     }
 
     const loadAfter = loadavg();
 
     const vsFloor: (string | number)[][] = [
-      ['addresses', 'frames (lost)', 'floor', 'nova-garp', 'ratio', 'floor CPU', 'nova-garp CPU', 'ratio', 'floor wire', 'nova-garp wire', 'ratio', 'warm', 'ratio', 'warm CPU', 'ratio', 'µs/addr floor', 'µs/addr nova-garp'],
+      ['addresses', 'frames (lost)', 'floor', 'nova-garp', 'ratio', 'floor CPU', 'nova-garp CPU', 'ratio', 'floor wire', 'nova-garp wire', 'ratio', 'round 3 floor', 'nova-garp', 'ratio', 'CPU ratio', 'µs/addr floor', 'µs/addr nova-garp'],
     ];
     for (const r of results) {
       vsFloor.push([
@@ -292,9 +311,9 @@ async function main(): Promise<void> {
         fmtMs(r.floor.wireMs),
         fmtMs(r.novaGarp.wireMs),
         `${r.ratio.wire.toFixed(2)}x`,
+        fmtMs(r.warm.floorSenderMs),
         fmtMs(r.warm.senderMs),
         `${r.warm.ratio.sender.toFixed(2)}x`,
-        fmtMs(r.warm.cpuMs),
         `${r.warm.ratio.cpu.toFixed(2)}x`,
         r.floor.usPerAddress.toFixed(2),
         r.novaGarp.usPerAddress.toFixed(2),
@@ -321,6 +340,7 @@ async function main(): Promise<void> {
         floorWireUsPerAddress: r.floor.wireUsPerAddress,
         novaGarpWireUsPerAddress: r.novaGarp.wireUsPerAddress,
         novaGarpWarmUsPerAddress: r3((r.warm.senderMs * 1000) / r.addresses),
+        floorWarmUsPerAddress: r3((r.warm.floorSenderMs * 1000) / r.addresses),
         ratio: r.ratio.sender,
         warmRatio: r.warm.ratio.sender,
         /** Per-address cost growth per 10× from the previous size (1.0: the total grows linearly). */
@@ -353,13 +373,12 @@ async function main(): Promise<void> {
       xLabel: 'addresses (2 frames each: request + reply)',
       yLabel: 'µs per address (median)',
       logX: true,
-      note: `sender-side time; dashed: first → last frame at the receiver. ${REPEATS} alternating runs per size; ${load}`,
+      note: `sender-side time (round 1: a fresh process; round 3: 800 ms later in the same one); ${REPEATS} alternating runs per size; ${load}`,
       series: [
-        { name: 'nova-garp', points: results.map((r) => [r.addresses, r.novaGarp.usPerAddress] as const) },
-        { name: 'kernel floor (C, sendmmsg)', points: results.map((r) => [r.addresses, r.floor.usPerAddress] as const) },
-        { name: 'nova-garp, compiled (round 3)', color: '#2f855a', points: results.map((r) => [r.addresses, (r.warm.senderMs * 1000) / r.addresses] as const) },
-        { name: 'nova-garp at the receiver', dashed: true, color: '#90cdf4', points: results.map((r) => [r.addresses, r.novaGarp.wireUsPerAddress] as const) },
-        { name: 'floor at the receiver', dashed: true, color: '#feb2b2', points: results.map((r) => [r.addresses, r.floor.wireUsPerAddress] as const) },
+        { name: 'nova-garp, round 1', points: results.map((r) => [r.addresses, r.novaGarp.usPerAddress] as const) },
+        { name: 'kernel floor (C, sendmmsg), round 1', points: results.map((r) => [r.addresses, r.floor.usPerAddress] as const) },
+        { name: 'nova-garp, round 3', color: '#2f855a', points: results.map((r) => [r.addresses, (r.warm.senderMs * 1000) / r.addresses] as const) },
+        { name: 'floor, round 3', color: '#b7791f', points: results.map((r) => [r.addresses, (r.warm.floorSenderMs * 1000) / r.addresses] as const) },
       ],
     });
     const data = {
@@ -368,7 +387,7 @@ async function main(): Promise<void> {
       scope: {
         floor: 'bench/lib/kernel-floor.c: CLOCK_MONOTONIC around its sendmmsg loop of prebuilt frames (256 per call)',
         novaGarp: 'announce --json firstRoundMs: building round 1 slice by slice and its sendmmsg calls (256 per call), to the return of the last',
-        warm: 'announce --rounds 3 --interval-ms 400 --json roundDetails[2]: the same span in round 3 of one process',
+        warm: 'announce --rounds 3 --interval-ms 400 --json roundDetails[2], and the floor program with 3 rounds 400 ms apart: the same spans in round 3 of one process each',
         wire: 'first to last gratuitous ARP frame from the sender MAC in a tcpdump capture in the receiving namespace',
       },
       sizes: results,
