@@ -47,6 +47,16 @@ function buildArpTemplates(ctx: FrameContext): ArpTemplates {
   };
 }
 
+const templateMaps = new WeakMap<ArpTemplates, Map<FrameKind, Uint8Array>>();
+function templateMap(templates: ArpTemplates): Map<FrameKind, Uint8Array> {
+  let m = templateMaps.get(templates);
+  if (m === undefined) {
+    m = new Map(Object.entries(templates) as [FrameKind, Uint8Array][]);
+    templateMaps.set(templates, m);
+  }
+  return m;
+}
+
 /**
  * Writes planned frames [from, from + count) into slots 0.. of the batch. An ARP frame is its
  * form's template plus the address in its IP fields; a slot that already holds that template (the
@@ -64,6 +74,10 @@ export function writeFrames(
 ): void {
   const slots = batch.slots;
   const held = batch.held;
+  // Not templates[kind], nor a chain of kind === '...' tests: optimised while round 1's first pass
+  // sends only requests, either deoptimises when the replies start ("wrong name", "insufficient type
+  // feedback") and the writer runs unoptimised again. A Map lookup is the same code for every kind.
+  const templateOf = templateMap(templates);
   for (let i = 0; i < count; i++) {
     const p = planned[from + i]!;
     const ip = bytesOf.get(p.address);
@@ -76,7 +90,7 @@ export function writeFrames(
       held[i] = null;
       continue;
     }
-    const template = templates[kind];
+    const template = templateOf.get(kind);
     if (template === undefined) throw new Error(`cannot build ${kind} frame (no upstream address)`);
     if (held[i] !== template) {
       slots.set(template, at);
