@@ -373,7 +373,7 @@ async function main(): Promise<void> {
       xLabel: 'addresses (2 frames each: request + reply)',
       yLabel: 'µs per address (median)',
       logX: true,
-      note: `sender-side time (round 1: a fresh process; round 3: 800 ms later in the same one); ${REPEATS} alternating runs per size; ${load}`,
+      note: `round 1 in a fresh process, round 3 800 ms later in it; medians of ${REPEATS}; load ${loadBefore[0]!.toFixed(1)} → ${loadAfter[0]!.toFixed(1)}`,
       series: [
         { name: 'nova-garp, round 1', points: results.map((r) => [r.addresses, r.novaGarp.usPerAddress] as const) },
         { name: 'kernel floor (C, sendmmsg), round 1', points: results.map((r) => [r.addresses, r.floor.usPerAddress] as const) },
