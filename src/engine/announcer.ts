@@ -30,7 +30,7 @@ export interface RoundReport {
   /** From the first frame of the round handed to the kernel to its last. */
   durationMs: number;
   /** The event loop thread's CPU time over the round, when it was not paced (else null). */
-  cpuMs: number | null;
+  cpuMs?: number | null;
 }
 
 export interface AnnounceResult {
