@@ -20,8 +20,12 @@ export interface FloorRun {
   retries: number;
   /** The send loop alone, CLOCK_MONOTONIC. */
   elapsedMs: number;
+  /** The sending thread's CPU time in the send loop. */
+  cpuMs: number;
   startWallMs: number;
   endWallMs: number;
+  /** Each round's send loop (the first is elapsedMs / cpuMs). */
+  rounds: { elapsedMs: number; cpuMs: number }[];
 }
 
 /** Compiles the floor program once (again when the source is newer) and returns its path. */
@@ -56,10 +60,22 @@ export async function writeFrameFile(file: string, frames: readonly Uint8Array[]
   await writeFile(file, buf);
 }
 
-/** Runs the floor program in namespace `ns` on interface `ifname`. */
-export async function runFloor(program: string, ns: string, ifname: string, frameFile: string): Promise<FloorRun> {
-  const out = await run(['ip', 'netns', 'exec', ns, program, ifname, frameFile], { timeoutMs: 60_000 });
-  const j = JSON.parse(out) as { frames: number; sent: number; retries: number; elapsedNs: number; startWallNs: number; endWallNs: number };
+/**
+ * Runs the floor program in namespace `ns` on interface `ifname`: `rounds` send loops `gapMs` apart
+ * (the later ones with the kernel's paths as warm as in nova-garp's later rounds).
+ */
+export async function runFloor(program: string, ns: string, ifname: string, frameFile: string, rounds = 1, gapMs = 400): Promise<FloorRun> {
+  const out = await run(['ip', 'netns', 'exec', ns, program, ifname, frameFile, '256', String(rounds), String(gapMs)], { timeoutMs: 60_000 });
+  const j = JSON.parse(out) as {
+    frames: number;
+    sent: number;
+    retries: number;
+    elapsedNs: number;
+    cpuNs: number;
+    startWallNs: number;
+    endWallNs: number;
+    rounds: { elapsedNs: number; cpuNs: number }[];
+  };
   if (j.sent !== j.frames) throw new Error(`kernel-floor sent ${j.sent} of ${j.frames} frames`);
-  return { frames: j.frames, sent: j.sent, retries: j.retries, elapsedMs: j.elapsedNs / 1e6, startWallMs: j.startWallNs / 1e6, endWallMs: j.endWallNs / 1e6 };
+  return { frames: j.frames, sent: j.sent, retries: j.retries, elapsedMs: j.elapsedNs / 1e6, cpuMs: j.cpuNs / 1e6, startWallMs: j.startWallNs / 1e6, endWallMs: j.endWallNs / 1e6, rounds: j.rounds.map((r) => ({ elapsedMs: r.elapsedNs / 1e6, cpuMs: r.cpuNs / 1e6 })) };
 }

@@ -111,6 +111,7 @@ export const announceCommand: Command = {
           skipped: result.skipped,
           frames: result.frames,
           firstRoundMs: result.firstRoundMs,
+          firstRoundCpuMs: result.firstRoundCpuMs,
           rounds: result.rounds.length,
           framesByKind: result.framesByKind,
           dropped: result.dropped,

@@ -14,6 +14,12 @@ const TRANSIENT_RETRY_BUDGET_MS = 2000;
  * building one slice, not the whole burst, and building overlaps with the kernel's work.
  */
 export const SLICE = 1024;
+/**
+ * An unpaced burst gives the event loop a turn (timers, sockets, other interfaces' bursts) after
+ * at most this long of sending. A turn costs tens of microseconds, so one after every sendmmsg(2)
+ * of 256 frames added about 10% to a 10,000-address round.
+ */
+export const YIELD_AFTER_MS = 2;
 
 export interface SendReport {
   sent: number;
@@ -36,6 +42,8 @@ export class InterfaceSender {
   private readonly batch: FrameBatch;
   readonly bucket: TokenBucket | null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** performance.now() when this sender last gave the event loop a turn (or began a send). */
+  private lastTurn = 0;
 
   constructor(
     readonly ifname: string,
@@ -61,6 +69,7 @@ export class InterfaceSender {
   async sendSlice(frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SendReport> {
     if (frames.length > SLICE) throw new Error(`a slice holds at most ${SLICE} frames, got ${frames.length}`);
     const report: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
+    this.lastTurn = performance.now();
     writeFrames(this.batch, frames, 0, frames.length, bytesOf, ctx, arpTemplates(ctx));
     await this.sendSlots(frames.length, report);
     return report;
@@ -69,8 +78,10 @@ export class InterfaceSender {
   private async sendNow(frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext, signal?: AbortSignal): Promise<SendReport> {
     const total: SendReport = { sent: 0, firstSentAt: Number.NaN, lastSentAt: Number.NaN, error: null, retries: 0 };
     const templates = arpTemplates(ctx);
+    this.lastTurn = performance.now();
     for (let from = 0; from < frames.length && total.error === null; from += SLICE) {
       const count = Math.min(SLICE, frames.length - from);
+      if (from > 0 && this.bucket === null && performance.now() - this.lastTurn >= YIELD_AFTER_MS) await this.giveTurn();
       writeFrames(this.batch, frames, from, count, bytesOf, ctx, templates);
       await this.sendSlots(count, total, signal);
     }
@@ -100,7 +111,7 @@ export class InterfaceSender {
         report.sent += outcome.sent;
         done += outcome.sent;
         retryingSince = null;
-        if (done < count && this.bucket === null) await yieldToLoop();
+        if (done < count && this.bucket === null && report.lastSentAt - this.lastTurn >= YIELD_AFTER_MS) await this.giveTurn();
         continue;
       }
       const errno = 'errno' in outcome ? outcome.errno : 0;
@@ -116,6 +127,11 @@ export class InterfaceSender {
       report.retries++;
       await sleep(1);
     }
+  }
+
+  private async giveTurn(): Promise<void> {
+    await yieldToLoop();
+    this.lastTurn = performance.now();
   }
 
   close(): void {

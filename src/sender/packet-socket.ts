@@ -20,6 +20,12 @@ export const SLOT_SIZE = 96;
 export class FrameBatch {
   /** The slots, writable: frame i lives at [i * SLOT_SIZE, i * SLOT_SIZE + length). */
   readonly slots: Uint8Array;
+  /**
+   * What each slot holds, for writers that reuse a slot's bytes: a writer that puts an immutable
+   * template into slot i (and sets its frame) may record the template here and, while it is still
+   * recorded, rewrite only the bytes that differ. null: nothing reusable.
+   */
+  readonly held: (object | null)[];
   private readonly mem: unknown;
   private readonly base: number;
   private readonly view: DataView;
@@ -45,6 +51,7 @@ export class FrameBatch {
     const mem = new Uint8Array(koffi.view(this.mem, total));
     mem.fill(0);
     this.slots = mem.subarray(0, dataBytes);
+    this.held = new Array<object | null>(capacity).fill(null);
     this.view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
     mem.set(sockaddrLl(ifindex, 0x0806), this.arpAddr);
     mem.set(sockaddrLl(ifindex, 0x86dd), this.ipv6Addr);

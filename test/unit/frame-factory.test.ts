@@ -123,3 +123,36 @@ describe('writeFrames (the production frame writer) against the pure builders', 
     expect(() => writeFrames(b, round(['garp-request'], ['10.9.9.9']), 0, 1, bytesOf, ctx, arpTemplates(ctx))).toThrow(/no bytes/);
   });
 });
+
+describe('writeFrames into reused slots (a slot that holds its form’s template only gets the address)', () => {
+  const A = parseMac('02:00:00:00:00:0a');
+  const B = parseMac('02:00:00:00:00:0b');
+  const slotsBatch = new FrameBatch(4, 1);
+  afterAll(() => slotsBatch.free());
+  const f = (kind: FrameKind, address: string): RoundFrame => ({ kind, address });
+  const checkSlots = (frames: RoundFrame[], ctx: FrameContext): void => {
+    writeFrames(slotsBatch, frames, 0, frames.length, bytesOf, ctx, arpTemplates(ctx));
+    frames.forEach((p, i) => {
+      const len = p.kind === 'na' ? NA_FRAME_LENGTH : ARP_FRAME_LENGTH;
+      expect(hex(slotsBatch.slots.subarray(i * SLOT_SIZE, i * SLOT_SIZE + len)), `slot ${i}: ${p.kind} ${p.address}`).toBe(hex(expected(p, ctx)));
+    });
+  };
+
+  it('gives every slot the exact frame as slices of other forms, other addresses and other MACs follow each other', () => {
+    const ctxA: FrameContext = { mac: A, upstream: UPSTREAM, router: true };
+    const ctxB: FrameContext = { mac: B, upstream: null, router: false };
+    checkSlots([f('garp-request', V4[0]!), f('garp-request', V4[1]!), f('garp-request', V4[2]!), f('na', V6[0]!)], ctxA);
+    // Same forms, other addresses: only the IP fields change.
+    checkSlots([f('garp-request', V4[2]!), f('garp-request', V4[0]!), f('garp-reply', V4[1]!), f('garp-reply', V4[0]!)], ctxA);
+    // An NA slot turned back into ARP, an ARP slot into an NA, a directed request.
+    checkSlots([f('na', V6[0]!), f('directed-request', V4[0]!), f('garp-reply', V4[2]!), f('garp-request', V4[1]!)], ctxA);
+    // Another interface's MAC in the same slots.
+    checkSlots([f('garp-request', V4[0]!), f('garp-reply', V4[1]!), f('garp-reply', V4[2]!), f('na', V6[0]!)], ctxB);
+    checkSlots([f('garp-request', V4[1]!), f('garp-reply', V4[2]!)], ctxA);
+  });
+
+  it('hands out the same template objects for the same MAC and upstream', () => {
+    expect(arpTemplates({ mac: parseMac('02:00:00:00:00:0a'), upstream: null, router: true })).toBe(arpTemplates({ mac: A, upstream: null, router: false }));
+    expect(arpTemplates({ mac: A, upstream: UPSTREAM, router: true })).not.toBe(arpTemplates({ mac: A, upstream: null, router: true }));
+  });
+});
