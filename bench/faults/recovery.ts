@@ -6,13 +6,10 @@
  *  - broker down while a floating IP is associated (row written, cast lost) and bound: bind →
  *    first frame, and which path found it; broker back → reconnected.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import { migrateToShape } from '../../migrations/index.js';
@@ -24,8 +21,9 @@ import { run } from '../../src/shell.js';
 import { Capture } from '../../tools/capture/tcpdump.js';
 import { parseArpFrame } from '../../src/frames/arp-frame.js';
 import { controlRequest } from '../../src/sidecar/control-client.js';
+import { ServeProcess } from '../../tools/serve/serve-process.js';
+import { createDatabase } from '../../tools/seed/nova-rows.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url));
 const MYSQL = process.env.NOVA_GARP_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
 const AMQP = process.env.NOVA_GARP_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -44,14 +42,14 @@ export async function recovery(n = 20): Promise<RecoveryFigures> {
   const dbName = `ngbench_${process.pid}_${tag}`;
   const admin = await mysql.createConnection(MYSQL);
   const relays: TcpRelay[] = [];
-  let child: ReturnType<typeof spawn> | null = null;
+  let serve: ServeProcess | null = null;
   const exchange = `ngbench_${tag}`;
   const amqpConn = await amqp.connect(AMQP);
   try {
     const ch = await amqpConn.createChannel();
     await ch.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
-    await admin.query(`CREATE DATABASE \`${dbName}\``);
     const dbUrl = new URL(dbName, MYSQL.endsWith('/') ? MYSQL : `${MYSQL}/`).toString();
+    await createDatabase(parseDatabaseUrl(dbUrl), 5000);
     const h = openNovaDb(parseDatabaseUrl(dbUrl), { connectTimeoutMs: 5000, readOnly: false });
     await migrateToShape(h.db, 'newton').finally(() => h.close());
     const fips = Array.from({ length: n + 1 }, (_, i) => `10.203.1.${i + 10}`);
@@ -82,21 +80,18 @@ export async function recovery(n = 20): Promise<RecoveryFigures> {
     );
     const socket = join(dir, 'control.sock');
     dbRelay.cut();
-    child = spawn('ip', ['netns', 'exec', snd, process.execPath, BIN, 'serve', '--nova-config', conf, '--control-socket', socket, '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', '--announce-on-start', 'no', '--db-timeout-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const logs: Array<Record<string, unknown> & { at: number }> = [];
-    createInterface({ input: child.stderr! }).on('line', (l) => {
-      try {
-        logs.push({ ...(JSON.parse(l) as Record<string, unknown>), at: wallNow() });
-      } catch {
-        logs.push({ msg: l, at: wallNow() });
-      }
+    serve = ServeProcess.spawn({
+      netns: snd,
+      args: ['--nova-config', conf, '--control-socket', socket, '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', '--announce-on-start', 'no', '--db-timeout-ms', '500'],
     });
+    const running = serve;
+    /** The first log line from `after` on (receipt time, wall clock) that `pred` accepts. */
     const waitLog = async (pred: (l: Record<string, unknown>) => boolean, after = 0, timeoutMs = 30_000): Promise<Record<string, unknown> & { at: number }> => {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const hit = logs.find((l) => l.at >= after && pred(l));
-        if (hit !== undefined) return hit;
-        if (Date.now() > until) throw new Error(`no such log line; last: ${JSON.stringify(logs.slice(-3))}`);
+        const i = running.logs.findIndex((l, k) => running.receivedAt[k]! >= after && pred(l));
+        if (i >= 0) return { ...running.logs[i]!, at: running.receivedAt[i]! };
+        if (Date.now() > until) throw new Error(`no such log line; last: ${running.tail(3)}`);
         await sleep(10);
       }
     };
@@ -135,7 +130,7 @@ export async function recovery(n = 20): Promise<RecoveryFigures> {
     const reconnected = await waitLog((l) => l.msg === 'RabbitMQ connected', restoreAt, 40_000).catch(() => null);
     await sleep(500);
     const spareFrames = (await cap2.stop()).frames.map((f) => f.timeMs).sort((x, y) => x - y);
-    const read = logs.find((l) => l.msg === 'inventory read from database' && l.at >= boundAt);
+    const read = await waitLog((l) => l.msg === 'inventory read from database', boundAt, 0).catch(() => undefined);
     const broker = {
       bindToFirstFrameMs: spareFrames.length === 0 ? null : spareFrames[0]! - boundAt,
       foundBy: read === undefined ? 'not found' : String(read.reason),
@@ -145,10 +140,7 @@ export async function recovery(n = 20): Promise<RecoveryFigures> {
     await ch.deleteExchange(exchange).catch(() => undefined);
     return { floatingIps: n, database, broker };
   } finally {
-    if (child !== null && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child!.once('exit', r));
-    }
+    await serve?.stop();
     for (const r of relays) await r.close().catch(() => undefined);
     await amqpConn.close().catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``).catch(() => undefined);

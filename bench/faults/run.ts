@@ -25,8 +25,8 @@ import { controlRequest } from '../../src/sidecar/control-client.js';
 import { run } from '../../src/shell.js';
 import { fmtMs, progress, table, writeResult } from '../lib/report.js';
 import { recovery } from './recovery.js';
+import { ServeProcess } from '../../tools/serve/serve-process.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url));
 const N = Number(process.env.FAULTS_ADDRESSES ?? 10_000);
 const addressOf = (i: number): string => `10.202.${i >> 8}.${i & 0xff}`;
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -61,22 +61,15 @@ async function main(): Promise<void> {
     const conf = join(dir, 'nova.conf');
     await writeFile(conf, `[DEFAULT]\nhost = bench\npublic_interface = ${sIf}\nrouting_source_ip = 10.202.255.1\n`);
     const socket = join(dir, 'control.sock');
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', snd, process.execPath, ...(process.env.FAULTS_CPU_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.FAULTS_CPU_PROFILE}`]), BIN, 'serve', '--nova-config', conf, '--inventory', inv, '--control-socket', socket, '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', '--no-amqp', '--announce-on-start', 'no'],
+    const serve = ServeProcess.spawn({
+      netns: snd,
       // FAULTS_CPU_PROFILE=DIR: a V8 CPU profile of serve, to find what holds its event loop.
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const logs: Array<Record<string, unknown>> = [];
-    createInterface({ input: child.stderr! }).on('line', (l) => {
-      try {
-        logs.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: l });
-      }
+      nodeArgs: process.env.FAULTS_CPU_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.FAULTS_CPU_PROFILE}`],
+      args: ['--nova-config', conf, '--inventory', inv, '--control-socket', socket, '--state-dir', join(dir, 'state'), '--metrics-listen', 'off', '--no-amqp', '--announce-on-start', 'no'],
     });
-    for (let i = 0; i < 200 && !logs.some((l) => l.msg === 'ready'); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!logs.some((l) => l.msg === 'ready')) throw new Error(`serve did not start: ${JSON.stringify(logs.slice(-5))}`);
+    const logs = serve.logs;
+    const child = serve.child;
+    await serve.ready(10_000);
 
     // The kernel's own account, time-stamped on receipt by a second netlink listener in the
     // sender's namespace (a separate process: it competes with serve for the CPU like any judge).
@@ -124,8 +117,7 @@ async function main(): Promise<void> {
     await new Promise((r) => mon.once('exit', r));
     const proc = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
     const hwmMiB = Number(/VmHWM:\s+(\d+)/.exec(proc)?.[1] ?? 0) / 1024;
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await serve.stop();
 
     // Per address: deletion time, re-add time (the last add after readdAt), frame times.
     const deletedAt = new Map<string, number>();

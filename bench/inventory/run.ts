@@ -7,6 +7,7 @@ import { migrateToShape, type Shape } from '../../migrations/index.js';
 import { readInventoryFromDatabase } from '../../src/inventory/load-inventory.js';
 import { openNovaDb } from '../../src/nova/db-connection.js';
 import { parseDatabaseUrl } from '../../src/nova/database-url.js';
+import { createDatabase } from '../../tools/seed/nova-rows.js';
 import { deriveTargets } from '../../src/inventory/derive-targets.js';
 import { readNovaRows } from '../../src/nova/inventory-reader.js';
 import { detectSchema } from '../../src/nova/schema-shape.js';
@@ -87,10 +88,10 @@ async function boundedFailure(settings: Parameters<typeof readInventoryFromDatab
 async function benchShape(server: URL, shape: Shape, o: { floatingIps: number; networks: number; iterations: number; keep: boolean }): Promise<ShapeResult> {
   const name = `ngbench_${shape}_${Date.now().toString(36)}`;
   const admin = await mysql.createConnection({ host: server.hostname, port: Number(server.port || 3306), user: decodeURIComponent(server.username), password: decodeURIComponent(server.password) });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8`);
   const url = new URL(server.href);
   url.pathname = `/${name}`;
   const dbUrl = url.href;
+  await createDatabase(parseDatabaseUrl(dbUrl), 5000);
   try {
     const writer = openNovaDb(parseDatabaseUrl(dbUrl), { connectTimeoutMs: 5000, readOnly: false });
     let seed: SeedSummary;

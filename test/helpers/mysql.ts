@@ -1,4 +1,6 @@
 import mysql from 'mysql2/promise';
+import { parseDatabaseUrl } from '../../src/nova/database-url.js';
+import { createDatabase } from '../../tools/seed/nova-rows.js';
 import { chooseServices, report, startContainer, until } from './services.js';
 
 /**
@@ -73,16 +75,12 @@ export async function missingMysql(): Promise<string | null> {
 export async function createTestDatabase(label = 't'): Promise<TestDatabase> {
   const s = await server();
   const name = `ngt_${label.replace(/[^a-z0-9]/gi, '').slice(0, 16)}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-  const c = await admin(s);
-  try {
-    await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8`);
-  } finally {
-    await c.end();
-  }
   const cred = s.password === '' ? encodeURIComponent(s.user) : `${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}`;
+  const url = `mysql://${cred}@${s.host}:${s.port}/${name}`;
+  await createDatabase(parseDatabaseUrl(url), 10_000);
   return {
     name,
-    url: `mysql://${cred}@${s.host}:${s.port}/${name}`,
+    url,
     drop: async () => {
       const d = await admin(s);
       try {

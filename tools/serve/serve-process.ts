@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 
 /**
  * One `nova-garp serve` started as a child process, as an operator or systemd starts it, for the
@@ -31,6 +32,8 @@ export interface ServeOptions {
   args: readonly string[];
   /** The child's environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Options for node itself, before the script (e.g. --cpu-prof for a benchmark's profile). */
+  nodeArgs?: readonly string[];
 }
 
 export type LogLine = Record<string, unknown>;
@@ -59,10 +62,13 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<n
 export class ServeProcess {
   /** Every stderr line, parsed (a line that is not JSON: `{ msg: line, raw: true }`). */
   readonly logs: LogLine[] = [];
+  /** When each line of `logs` arrived (wall clock, ms with a fraction): the benchmarks' clock. */
+  readonly receivedAt: number[] = [];
   private readonly listeners = new Set<() => void>();
 
   private constructor(readonly child: ChildProcess) {
     createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.receivedAt.push(performance.timeOrigin + performance.now());
       try {
         this.logs.push(JSON.parse(line) as LogLine);
       } catch {
@@ -77,7 +83,7 @@ export class ServeProcess {
   }
 
   static spawn(opts: ServeOptions): ServeProcess {
-    const argv = [...(opts.netns === null ? [] : ['ip', 'netns', 'exec', opts.netns]), process.execPath, BIN, 'serve', ...opts.args];
+    const argv = [...(opts.netns === null ? [] : ['ip', 'netns', 'exec', opts.netns]), process.execPath, ...(opts.nodeArgs ?? []), BIN, 'serve', ...opts.args];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
     killOnExit(child);
     return new ServeProcess(child);
