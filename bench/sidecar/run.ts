@@ -10,7 +10,8 @@
  * SIDECAR_SIZES (default 100,1000,10000,50000), SIDECAR_REPEATS (default 3, after one warm-up),
  * SIDECAR_CPU_PROFILE=DIR (a V8 CPU profile of each serve, written when it stops),
  * SIDECAR_NODE_FLAGS (extra node flags for serve, e.g. --heapsnapshot-signal=SIGUSR2),
- * SIDECAR_LOG_LEVEL (serve's log level; its stderr is then printed).
+ * SIDECAR_LOG_LEVEL (serve's log level; its stderr is then printed), SIDECAR_BIN (another build's
+ * bin/nova-garp), SIDECAR_DOCS=1 (copy the SVG to docs/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -29,8 +30,9 @@ import { buildFloor, floorFrames, runFloor, writeFrameFile } from '../lib/kernel
 import { plotLines } from '../lib/svg-plot.js';
 import { RESULTS_DIR, fmtMs, progress, table, writeResult } from '../lib/report.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url));
-const ROOT = dirname(dirname(BIN));
+const ROOT = dirname(dirname(fileURLToPath(new URL('../../../bin/nova-garp', import.meta.url))));
+/** SIDECAR_BIN: another build's bin/nova-garp (to compare two builds alternately). */
+const BIN = process.env.SIDECAR_BIN ?? join(ROOT, 'bin', 'nova-garp');
 const SIZES = (process.env.SIDECAR_SIZES ?? '100,1000,10000,50000')
   .split(',')
   .map(Number)
