@@ -142,8 +142,10 @@ export class InterfaceSchedule {
     const now = this.clock.now();
     const e = this.entries.get(ip.text);
     if (e !== undefined && e.round === 0) return 'pending';
-    const last = e?.firstAt ?? this.lastFirst.get(ip.text);
-    if (coalesceMs > 0 && last !== undefined && now - last < coalesceMs) return 'coalesced';
+    if (coalesceMs > 0) {
+      const last = e?.firstAt ?? this.lastFirst.get(ip.text);
+      if (last !== undefined && now - last < coalesceMs) return 'coalesced';
+    }
     if (e !== undefined) {
       e.target = target;
       e.ip = ip;

@@ -207,8 +207,8 @@ export class Reconciler {
       const outcome = this.begin(d, trigger, triggeredAt, FORCED_TRIGGERS.has(trigger) ? this.opts.coalesceMs : 0, this.view.version?.());
       // Folded into a schedule whose round 1 just left: accepted, it is being announced.
       result.accepted.push(d.target);
-      if (outcome.outcome === 'coalesced') result.coalesced++;
-      else touched.add(outcome.schedule);
+      if (outcome === 'coalesced') result.coalesced++;
+      else touched.add(this.begun!);
     };
     if (sel.addresses !== null) {
       for (const a of new Set(sel.addresses)) {
@@ -220,6 +220,7 @@ export class Reconciler {
       return result;
     }
     const it = this.desired.values();
+    const version = this.desired.version;
     let finish!: (reports: Promise<BatchReport[]>) => void;
     result.done = new Promise<BatchReport[]>((resolve) => (finish = resolve));
     const sweep: Sweep = {
@@ -231,7 +232,7 @@ export class Reconciler {
             return false;
           }
           // The iterator may be over a desired state replaced since: judge the current one.
-          const d = this.desired.get(x.value.target.address);
+          const d = this.desired.version === version ? x.value : this.desired.get(x.value.target.address);
           if (d !== undefined) pick(d);
         }
         return true;
@@ -268,15 +269,19 @@ export class Reconciler {
     this.schedules.clear();
   }
 
-  private begin(d: DesiredTarget, trigger: Trigger, triggeredAt: number, coalesceMs: number, boundAt?: number): { outcome: 'started' | 'pending' | 'coalesced'; schedule: InterfaceSchedule } {
+  /** The schedule of the last begin() (no result object per target of a sweep). */
+  private begun: InterfaceSchedule | null = null;
+
+  private begin(d: DesiredTarget, trigger: Trigger, triggeredAt: number, coalesceMs: number, boundAt?: number): 'started' | 'pending' | 'coalesced' {
     const ifname = this.place(d.target);
     let s = this.schedules.get(ifname);
     if (s === undefined) {
       s = new InterfaceSchedule(ifname, this.opts.schedule, this.view, this.sink, this.clock, { onBatch: (r) => this.events.onBatch(r), more: () => this.more() });
       this.schedules.set(ifname, s);
     }
-    const ip = parsedAddress(d.target);
+    const ip = (d.ip ??= parsedAddress(d.target));
     const target = ifname === d.target.interface ? d.target : { ...d.target, interface: ifname };
-    return { outcome: s.start(target, ip, trigger, triggeredAt, coalesceMs, boundAt), schedule: s };
+    this.begun = s;
+    return s.start(target, ip, trigger, triggeredAt, coalesceMs, boundAt);
   }
 }
