@@ -104,7 +104,8 @@ export class InterfaceSchedule {
   private joinWaiters: Array<(r: BatchReport | null) => void> | null = null;
   private batchId = 0;
   private stopped = false;
-  /** Reused for every slice: a sink must not keep `frames` after its promise settles. */
+  /** Reused for every slice: a sink must not keep `frames` after its promise settles. bytesOf
+   * may hold addresses of earlier slices too (the sink looks up those of its frames). */
   private readonly slice: PlannedFrame[] = [];
   private readonly owners: InFlight[] = [];
   private readonly bytesOf = new Map<string, Uint8Array>();
@@ -360,7 +361,9 @@ export class InterfaceSchedule {
       const version = this.view.version?.() ?? Number.NaN;
       let n = 0;
       owners.length = 0;
-      bytesOf.clear();
+      // Kept across slices (an address's bytes do not change): clearing it for every slice
+      // allocated a new table each time, a megabyte per 10,000-target round.
+      if (bytesOf.size > 4 * SLICE_FRAMES) bytesOf.clear();
       while (n < want && pending) {
         const f = nextF!;
         const kind = nextKind;
