@@ -2,7 +2,7 @@ import { parseMac } from '../frames/mac.js';
 import { passKinds, type FrameKind, type RoundFrame, type ScheduleOptions } from '../schedule/schedule.js';
 import { TokenBucket } from '../schedule/token-bucket.js';
 import { parseIp, type ParsedIp } from '../net/ip-address.js';
-import { unboundReasonIn } from '../targets/link-check.js';
+import { addressReason, unusableLinkReason } from '../targets/link-check.js';
 import type { Target } from '../targets/target.js';
 import { SLICE_FRAMES, type Clock, type FrameSink, type ObservedLinks } from './ports.js';
 import type { Trigger } from './trigger.js';
@@ -26,6 +26,12 @@ interface Entry {
   gen: number;
   trigger: Trigger;
   triggeredAt: number;
+  /** Set when the entry leaves `entries`: frames of a batch in flight check it instead of the map. */
+  removed: boolean;
+  /** The batch that took it for round 1 (a restart pushes it to `fresh` twice: taken once). */
+  mark: number;
+  /** ObservedLinks.version() when it was last found bound here (NaN: not known). */
+  boundAt: number;
 }
 
 interface InFlight {
@@ -63,6 +69,13 @@ export type StartOutcome = 'started' | 'pending' | 'coalesced';
 
 export interface ScheduleHooks {
   onBatch(report: BatchReport): void;
+  /**
+   * Pulls more round-1 work from a forced trigger's sweep over the targets (Reconciler.force): it
+   * starts the next few targets, here or on other interfaces. False when no sweep is left. A
+   * batch asks for more whenever its first pass runs dry, so a hook's round 1 starts with its
+   * first slice instead of after a pass over every target.
+   */
+  more?(): boolean;
 }
 
 /**
@@ -87,7 +100,17 @@ export class InterfaceSchedule {
   private readonly bucket: TokenBucket | null;
   private readonly upstream: Uint8Array | null;
   private batchWaiters: Array<(r: BatchReport | null) => void> = [];
+  /** Waiters for the batch in flight, while its first pass still takes new round-1 entries. */
+  private joinWaiters: Array<(r: BatchReport | null) => void> | null = null;
+  private batchId = 0;
   private stopped = false;
+  /** Reused for every slice: a sink must not keep `frames` after its promise settles. bytesOf
+   * may hold addresses of earlier slices too (the sink looks up those of its frames). */
+  private readonly slice: RoundFrame[] = [];
+  private readonly owners: InFlight[] = [];
+  private readonly bytesOf = new Map<string, Uint8Array>();
+  private macText = '';
+  private mac: Uint8Array = new Uint8Array(6);
 
   constructor(
     readonly ifname: string,
@@ -116,17 +139,27 @@ export class InterfaceSchedule {
    * already pending; a forced trigger (hook, reannounce, refresh) is folded into a schedule whose
    * round 1 left less than `coalesceMs` ago.
    */
-  start(target: Target, ip: ParsedIp, trigger: Trigger, triggeredAt: number, coalesceMs: number): StartOutcome {
+  start(target: Target, ip: ParsedIp, trigger: Trigger, triggeredAt: number, coalesceMs: number, boundAt = Number.NaN): StartOutcome {
     const now = this.clock.now();
     const e = this.entries.get(ip.text);
     if (e !== undefined && e.round === 0) return 'pending';
-    const last = e?.firstAt ?? this.lastFirst.get(ip.text);
-    if (coalesceMs > 0 && last !== undefined && now - last < coalesceMs) return 'coalesced';
+    if (coalesceMs > 0) {
+      const last = e?.firstAt ?? this.lastFirst.get(ip.text);
+      if (last !== undefined && now - last < coalesceMs) return 'coalesced';
+    }
     if (e !== undefined) {
-      Object.assign(e, { target, ip, round: 0, dueAt: now, firstAt: null, gen: e.gen + 1, trigger, triggeredAt });
+      e.target = target;
+      e.ip = ip;
+      e.round = 0;
+      e.dueAt = now;
+      e.firstAt = null;
+      e.gen++;
+      e.trigger = trigger;
+      e.triggeredAt = triggeredAt;
+      e.boundAt = boundAt;
       this.fresh.push(e);
     } else {
-      const entry: Entry = { target, ip, round: 0, dueAt: now, firstAt: null, gen: 0, trigger, triggeredAt };
+      const entry: Entry = { target, ip, round: 0, dueAt: now, firstAt: null, gen: 0, trigger, triggeredAt, removed: false, mark: 0, boundAt };
       this.entries.set(ip.text, entry);
       this.fresh.push(entry);
     }
@@ -137,21 +170,35 @@ export class InterfaceSchedule {
   /** The address is no longer bound here or no longer a target: no further frame for it. */
   remove(address: string): boolean {
     this.lastFirst.delete(address);
-    return this.entries.delete(address);
+    const e = this.entries.get(address);
+    if (e === undefined) return false;
+    this.drop(e);
+    return true;
   }
 
-  /** Resolves with the report of the next batch that starts after this call (null if none runs). */
-  nextBatch(): Promise<BatchReport | null> {
-    return new Promise((resolve) => this.batchWaiters.push(resolve));
+  private drop(e: Entry): void {
+    e.removed = true;
+    this.entries.delete(e.ip.text);
+  }
+
+  /**
+   * Resolves with the report of the batch that carries the round-1 entries started so far: the
+   * batch in flight while its first pass still takes them, else the next one (null if none runs).
+   */
+  carrier(): Promise<BatchReport | null> {
+    if (this.stopped) return Promise.resolve(null);
+    return new Promise((resolve) => (this.joinWaiters ?? this.batchWaiters).push(resolve));
   }
 
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    for (const e of this.entries.values()) e.removed = true;
     this.entries.clear();
     this.fresh = [];
     for (const w of this.batchWaiters.splice(0)) w(null);
+    for (const w of this.joinWaiters?.splice(0) ?? []) w(null);
   }
 
   private wake(): void {
@@ -172,10 +219,14 @@ export class InterfaceSchedule {
     this.running = true;
     try {
       for (;;) {
-        const batch = this.takeDue(this.clock.now());
-        if (batch.length === 0) break;
+        this.batchId++;
+        const batch: InFlight[] = [];
+        const later = this.takeLater(this.clock.now());
+        if (!this.refill(batch, later)) break;
         const waiters = this.batchWaiters.splice(0);
-        const report = await this.send(batch);
+        this.joinWaiters = waiters;
+        const report = await this.send(batch, later);
+        this.joinWaiters = null;
         this.hooks.onBatch(report);
         for (const w of waiters) w(report);
         if (this.stopped) return;
@@ -198,16 +249,9 @@ export class InterfaceSchedule {
     });
   }
 
-  /** Due entries, first rounds first: a new address outranks a repeat. */
-  private takeDue(now: number): InFlight[] {
+  /** Later rounds due now (or within EARLY_MS); they follow the batch's round-1 entries. */
+  private takeLater(now: number): InFlight[] {
     const out: InFlight[] = [];
-    const seen = new Set<Entry>();
-    for (const e of this.fresh.splice(0)) {
-      // Removed, restarted twice, or already taken: the map and the round say what is current.
-      if (seen.has(e) || e.round !== 0 || this.entries.get(e.ip.text) !== e) continue;
-      seen.add(e);
-      out.push({ e, gen: e.gen, round: 0, dead: false, firstFrameAt: null, lastFrameAt: null });
-    }
     if (now + EARLY_MS >= this.nextLater) {
       let next = Infinity;
       for (const e of this.entries.values()) {
@@ -220,11 +264,41 @@ export class InterfaceSchedule {
     return out;
   }
 
-  private alive(f: InFlight): boolean {
-    return !f.dead && this.entries.get(f.e.ip.text) === f.e && f.e.gen === f.gen;
+  /**
+   * Adds round-1 work to a batch in its first pass: entries started since (a storm's rising edges,
+   * a sweep's targets), pulling a sweep's next targets when there are none; the later rounds once
+   * round 1 has run dry. False when nothing was added (the first pass is over).
+   */
+  private refill(batch: InFlight[], later: InFlight[]): boolean {
+    const before = batch.length;
+    for (;;) {
+      const fresh = this.fresh;
+      if (fresh.length > 0) {
+        this.fresh = [];
+        for (const e of fresh) {
+          // Removed, restarted twice, or already taken: the flag and the round say what is current.
+          if (e.removed || e.round !== 0 || e.mark === this.batchId) continue;
+          e.mark = this.batchId;
+          batch.push({ e, gen: e.gen, round: 0, dead: false, firstFrameAt: null, lastFrameAt: null });
+        }
+        if (batch.length > before) return true;
+        continue;
+      }
+      if (this.hooks.more?.() !== true) break;
+    }
+    if (later.length > 0) {
+      for (const f of later) batch.push(f);
+      later.length = 0;
+      return true;
+    }
+    return false;
   }
 
-  private async send(batch: InFlight[]): Promise<BatchReport> {
+  private alive(f: InFlight): boolean {
+    return !f.dead && !f.e.removed && f.e.gen === f.gen;
+  }
+
+  private async send(batch: InFlight[], later: InFlight[]): Promise<BatchReport> {
     const report: BatchReport = {
       interface: this.ifname,
       firstRound: [],
@@ -236,30 +310,41 @@ export class InterfaceSchedule {
       errors: [],
     };
     // Frames are produced a slice at a time, pass by pass (breadth-first: every address's first
-    // frame before any second), so the first slice leaves before the rest is even built.
+    // frame before any second), so the first slice leaves before the rest is even built; the
+    // first pass takes new round-1 work as it goes (refill), the later passes the same entries.
     const passes = passKinds(this.opts);
     let pass = 0;
     let j = 0;
-    const next = (): { f: InFlight; kind: FrameKind } | null => {
+    let nextF: InFlight | null = null;
+    let nextKind: FrameKind = 'na';
+    const next = (): boolean => {
       for (;;) {
         if (j >= batch.length) {
+          if (pass === 0 && this.refill(batch, later)) continue;
+          // Round-1 entries started from now on wait for the next batch, and so do their waiters.
+          if (pass === 0) this.joinWaiters = null;
           pass++;
           j = 0;
         }
-        if (pass >= passes.length) return null;
+        if (pass >= passes.length) return false;
         const f = batch[j++]!;
         // IPv6 gets one NA per round, in the first pass.
         if (f.e.ip.family === 6) {
-          if (pass === 0) return { f, kind: 'na' };
-          continue;
+          if (pass !== 0) continue;
+          nextF = f;
+          nextKind = 'na';
+          return true;
         }
-        return { f, kind: passes[pass]! };
+        nextF = f;
+        nextKind = passes[pass]!;
+        return true;
       }
     };
     let firstAt: number | null = null;
     let lastAt: number | null = null;
     let pending = next();
-    while (pending !== null && !this.stopped) {
+    const { slice, owners, bytesOf } = this;
+    while (pending && !this.stopped) {
       let want = SLICE_FRAMES;
       if (this.bucket !== null) {
         const wait = this.bucket.waitMs(this.clock.now());
@@ -267,34 +352,52 @@ export class InterfaceSchedule {
         want = this.bucket.take(this.clock.now(), want);
         if (want === 0) continue;
       }
-      // Safety: the kernel's reported state, applied now, judges every frame of this slice.
+      // Safety: the kernel's reported state, applied now, judges every frame of this slice: the
+      // link once (it cannot change before the slice is handed over), each address on it.
       this.view.drain();
       const link = this.view.link(this.ifname);
-      const slice: RoundFrame[] = [];
-      const owners: InFlight[] = [];
-      const bytesOf = new Map<string, Uint8Array>();
-      while (slice.length < want && pending !== null) {
-        const { f, kind } = pending;
+      const linkWhy = unusableLinkReason(link, this.ifname);
+      // Found bound at this version: still bound (nothing was applied since); else look it up.
+      const version = this.view.version?.() ?? Number.NaN;
+      let n = 0;
+      owners.length = 0;
+      // Kept across slices (an address's bytes do not change): clearing it for every slice
+      // allocated a new table each time, a megabyte per 10,000-target round.
+      if (bytesOf.size > 4 * SLICE_FRAMES) bytesOf.clear();
+      while (n < want && pending) {
+        const f = nextF!;
+        const kind = nextKind;
         pending = next();
-        const address = f.e.ip.text;
         if (!this.alive(f)) {
           f.dead = true;
           continue;
         }
-        const why = unboundReasonIn(this.view, this.ifname, address);
+        const address = f.e.ip.text;
+        const why = linkWhy ?? (f.e.boundAt === version ? null : addressReason(this.view.addressOn(this.ifname, address), this.ifname));
         if (why !== null) {
           f.dead = true;
-          this.entries.delete(address);
+          this.drop(f.e);
           report.dropped.push({ address, reason: why });
           continue;
         }
-        slice.push({ address, kind });
+        f.e.boundAt = version;
+        const p = slice[n];
+        if (p === undefined) slice.push({ address, kind });
+        else {
+          p.address = address;
+          p.kind = kind;
+        }
+        n++;
         owners.push(f);
         bytesOf.set(address, f.e.ip.bytes);
       }
-      if (slice.length === 0 || link === undefined) continue;
-      const ctx = { mac: parseMac(link.mac), upstream: this.upstream, router: this.opts.router };
-      const r = await this.sink.send(link, slice, bytesOf, ctx);
+      slice.length = n;
+      if (n === 0 || link === undefined) continue;
+      if (link.mac !== this.macText) {
+        this.macText = link.mac;
+        this.mac = parseMac(link.mac);
+      }
+      const r = await this.sink.send(link, slice, bytesOf, { mac: this.mac, upstream: this.upstream, router: this.opts.router });
       const t = this.clock.now();
       for (let k = 0; k < r.sent; k++) {
         const f = owners[k]!;
@@ -311,8 +414,10 @@ export class InterfaceSchedule {
         report.errors.push(r.error);
         break;
       }
-      if (pending !== null) await this.clock.turn();
+      if (pending) await this.clock.turn();
     }
+    // Cut short (error, stop): round-1 work still queued waits for the next batch.
+    this.joinWaiters = null;
     report.durationMs = firstAt === null || lastAt === null ? null : lastAt - firstAt;
     this.advance(batch, report);
     return report;
@@ -344,7 +449,7 @@ export class InterfaceSchedule {
       if (f.firstFrameAt === null) {
         // Nothing left for it (a send error cut the batch short): it is not retried blindly; the
         // next trigger or rising edge starts it again.
-        this.entries.delete(e.ip.text);
+        this.drop(e);
         report.dropped.push({ address: e.ip.text, reason: report.errors[0] ?? 'not sent' });
         continue;
       }
@@ -353,7 +458,7 @@ export class InterfaceSchedule {
         this.lastFirst.set(e.ip.text, f.firstFrameAt);
       }
       e.round = f.round + 1;
-      if (e.round >= this.opts.roundOffsetsMs.length) this.entries.delete(e.ip.text);
+      if (e.round >= this.opts.roundOffsetsMs.length) this.drop(e);
       else {
         e.dueAt = e.firstAt! + this.opts.roundOffsetsMs[e.round]!;
         if (e.dueAt < this.nextLater) this.nextLater = e.dueAt;

@@ -27,6 +27,12 @@ export interface ObservedLinks extends LinkLookup {
   drain(): void;
   /** Interfaces on which the address is bound (placement of the routing source IP). */
   interfacesHolding(address: string): string[];
+  /**
+   * Changes whenever an applied change could have made a bound address unbound (any address or
+   * link change, any re-read): while it stays the same, an address found bound is still bound,
+   * and a burst's slices need not look each address up again. Without it every frame is looked up.
+   */
+  version?(): number;
 }
 
 export interface SliceResult {
@@ -36,7 +42,11 @@ export interface SliceResult {
 }
 
 export interface FrameSink {
-  /** Hands the frames (at most SLICE_FRAMES) to the kernel on `link`, in order. */
+  /**
+   * Hands the frames (at most SLICE_FRAMES) to the kernel on `link`, in order. The arrays and the
+   * frame objects are the caller's and reused for the next slice: do not keep them once the
+   * promise settles.
+   */
   send(link: LinkInfo, frames: readonly RoundFrame[], bytesOf: ReadonlyMap<string, Uint8Array>, ctx: FrameContext): Promise<SliceResult>;
 }
 

@@ -19,6 +19,17 @@ function parsedAddress(t: Target): ParsedIp {
   return ip;
 }
 
+/** Targets a forced trigger's sweep takes at a time: about one slice of a batch's first pass. */
+export const SWEEP_CHUNK = 256;
+
+/** A forced trigger over every target, taken a chunk at a time by the schedules (see force()). */
+interface Sweep {
+  /** Starts the next `n` targets; false once every target was taken (the sweep is then over). */
+  pull(n: number): boolean;
+  /** Ends the sweep where it is (stop, reconfigure). */
+  end(): void;
+}
+
 /** Refusal reason for an address that is not in the desired state. */
 export const NOT_A_TARGET = 'not a target of this host';
 
@@ -63,6 +74,7 @@ export class Reconciler {
   readonly desired = new DesiredTargets();
   private readonly schedules = new Map<string, InterfaceSchedule>();
   private readonly hints = new Map<string, { target: Target; until: number }>();
+  private readonly sweeps = new Set<Sweep>();
 
   constructor(
     private readonly view: ObservedLinks,
@@ -75,6 +87,7 @@ export class Reconciler {
   /** New schedule options apply to schedules started from now on (SIGHUP). */
   reconfigure(opts: ReconcilerOptions): void {
     this.opts = opts;
+    for (const w of [...this.sweeps]) w.end();
     for (const s of this.schedules.values()) s.stop();
     this.schedules.clear();
   }
@@ -169,36 +182,78 @@ export class Reconciler {
 
   // ── forced ────────────────────────────────────────────────────────────────────
 
-  /** Hook, reannounce, refresh: the selected targets that are bound now start again. */
+  /**
+   * Hook, reannounce, refresh: the selected targets that are bound now start again.
+   *
+   * Over every target (no address list) this is a sweep, taken a chunk at a time: the first
+   * chunk here (more if it started nothing), the rest by the schedules as each batch's first pass
+   * runs dry (ScheduleHooks.more). Round 1's first slice thus leaves after SWEEP_CHUNK targets,
+   * not after a pass over all of them; `accepted`, `refused` and `coalesced` are complete when
+   * `done` settles. A target is judged when the sweep reaches it, against the desired state of
+   * that moment: one removed meanwhile is skipped, one added meanwhile had its own rising edge.
+   */
   force(sel: Selection, trigger: Trigger, triggeredAt: number): ForceResult {
-    const refused: ForceResult['refused'] = [];
-    const accepted: Target[] = [];
-    let coalesced = 0;
     const touched = new Set<InterfaceSchedule>();
-    const wanted = sel.addresses === null ? null : new Set(sel.addresses);
+    const result: ForceResult = { accepted: [], refused: [], coalesced: 0, done: Promise.resolve([]) };
+    const carried = (): Promise<BatchReport[]> => Promise.all([...touched].map((s) => s.carrier())).then((rs) => rs.filter((r): r is BatchReport => r !== null));
     const pick = (d: DesiredTarget): void => {
       if (sel.kinds !== null && !sel.kinds.includes(d.target.kind)) return;
       const why = this.whyNot(d.target);
       if (why !== null) {
-        refused.push({ address: d.target.address, reason: why });
+        result.refused.push({ address: d.target.address, reason: why });
         return;
       }
-      const outcome = this.begin(d, trigger, triggeredAt, FORCED_TRIGGERS.has(trigger) ? this.opts.coalesceMs : 0);
+      // Found bound at this version of the observed state: the first slice need not look again.
+      const outcome = this.begin(d, trigger, triggeredAt, FORCED_TRIGGERS.has(trigger) ? this.opts.coalesceMs : 0, this.view.version?.());
       // Folded into a schedule whose round 1 just left: accepted, it is being announced.
-      accepted.push(d.target);
-      if (outcome.outcome === 'coalesced') coalesced++;
-      else touched.add(outcome.schedule);
+      result.accepted.push(d.target);
+      if (outcome === 'coalesced') result.coalesced++;
+      else touched.add(this.begun!);
     };
-    if (wanted === null) for (const d of this.desired.values()) pick(d);
-    else {
-      for (const a of wanted) {
+    if (sel.addresses !== null) {
+      for (const a of new Set(sel.addresses)) {
         const d = this.desired.get(a);
-        if (d === undefined) refused.push({ address: a, reason: this.desired.inventory === null && this.desired.size === 0 ? 'no inventory loaded' : NOT_A_TARGET });
+        if (d === undefined) result.refused.push({ address: a, reason: this.desired.inventory === null && this.desired.size === 0 ? 'no inventory loaded' : NOT_A_TARGET });
         else pick(d);
       }
+      result.done = carried();
+      return result;
     }
-    const done = Promise.all([...touched].map((s) => s.nextBatch())).then((rs) => rs.filter((r): r is BatchReport => r !== null));
-    return { accepted, refused, coalesced, done };
+    const it = this.desired.values();
+    const version = this.desired.version;
+    let finish!: (reports: Promise<BatchReport[]>) => void;
+    result.done = new Promise<BatchReport[]>((resolve) => (finish = resolve));
+    const sweep: Sweep = {
+      pull: (n) => {
+        for (let i = 0; i < n; i++) {
+          const x = it.next();
+          if (x.done === true) {
+            sweep.end();
+            return false;
+          }
+          // The iterator may be over a desired state replaced since: judge the current one.
+          const d = this.desired.version === version ? x.value : this.desired.get(x.value.target.address);
+          if (d !== undefined) pick(d);
+        }
+        return true;
+      },
+      end: () => {
+        if (!this.sweeps.delete(sweep)) return;
+        finish(carried());
+      },
+    };
+    this.sweeps.add(sweep);
+    while (touched.size === 0 && sweep.pull(SWEEP_CHUNK));
+    return result;
+  }
+
+  /** ScheduleHooks.more: the next chunk of the oldest sweep still running; false when none is. */
+  private more(): boolean {
+    for (const s of this.sweeps) {
+      s.pull(SWEEP_CHUNK);
+      return true;
+    }
+    return false;
   }
 
   /** Targets not bound where they belong (the hook uses this to decide on a kernel re-read). */
@@ -209,19 +264,24 @@ export class Reconciler {
   }
 
   stop(): void {
+    for (const w of [...this.sweeps]) w.end();
     for (const s of this.schedules.values()) s.stop();
     this.schedules.clear();
   }
 
-  private begin(d: DesiredTarget, trigger: Trigger, triggeredAt: number, coalesceMs: number): { outcome: 'started' | 'pending' | 'coalesced'; schedule: InterfaceSchedule } {
+  /** The schedule of the last begin() (no result object per target of a sweep). */
+  private begun: InterfaceSchedule | null = null;
+
+  private begin(d: DesiredTarget, trigger: Trigger, triggeredAt: number, coalesceMs: number, boundAt?: number): 'started' | 'pending' | 'coalesced' {
     const ifname = this.place(d.target);
     let s = this.schedules.get(ifname);
     if (s === undefined) {
-      s = new InterfaceSchedule(ifname, this.opts.schedule, this.view, this.sink, this.clock, { onBatch: (r) => this.events.onBatch(r) });
+      s = new InterfaceSchedule(ifname, this.opts.schedule, this.view, this.sink, this.clock, { onBatch: (r) => this.events.onBatch(r), more: () => this.more() });
       this.schedules.set(ifname, s);
     }
-    const ip = parsedAddress(d.target);
+    const ip = (d.ip ??= parsedAddress(d.target));
     const target = ifname === d.target.interface ? d.target : { ...d.target, interface: ifname };
-    return { outcome: s.start(target, ip, trigger, triggeredAt, coalesceMs), schedule: s };
+    this.begun = s;
+    return s.start(target, ip, trigger, triggeredAt, coalesceMs, boundAt);
   }
 }

@@ -1,9 +1,12 @@
+import type { ParsedIp } from '../net/ip-address.js';
 import type { Inventory, Target } from '../targets/target.js';
 
 export type Origin = 'inventory' | 'amqp';
 
 export interface DesiredTarget {
   target: Target;
+  /** The parsed address, cached by the reconciler. */
+  ip?: ParsedIp;
   origin: Origin;
   /** Clock time it was learnt (AMQP) or read (inventory). */
   at: number;
@@ -27,6 +30,8 @@ export class DesiredTargets {
   private readonly learned = new Map<string, { target: Target; at: number }>();
   private readonly unlearned = new Map<string, number>();
   private merged = new Map<string, DesiredTarget>();
+  /** Bumped whenever the desired state changes (a sweep iterating it then re-reads each target). */
+  version = 0;
 
   get inventory(): Inventory | null {
     return this.base;
@@ -100,6 +105,7 @@ export class DesiredTargets {
     }
     for (const [a, old] of this.merged) if (!next.has(a)) removed.push(old.target);
     this.merged = next;
+    this.version++;
     return { added, removed };
   }
 }

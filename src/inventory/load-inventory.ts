@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { describeDbError, openNovaDb, withDeadline } from '../nova/db-connection.js';
 import { parseDatabaseUrl, redactUrl } from '../nova/database-url.js';
-import { deriveConfigTargets, deriveTargets, type TargetConfig } from './derive-targets.js';
+import { deriveTargets } from './derive-targets.js';
+import { targetConfig, withCurrentConfig, type InventorySettings } from './current-config.js';
 import { readNovaRows } from '../nova/inventory-reader.js';
 import { detectSchema, type SchemaShape } from '../nova/schema-shape.js';
-import type { NovaSettings } from '../nova/settings.js';
 import { DEFAULT_STATE_DIR, readSnapshot, writeSnapshot } from './snapshot.js';
 import type { Inventory } from '../targets/target.js';
 
@@ -16,7 +16,8 @@ import type { Inventory } from '../targets/target.js';
 
 export const DEFAULT_DB_TIMEOUT_MS = 2000;
 
-export type InventorySettings = Pick<NovaSettings, 'host' | 'routingSourceIp' | 'publicInterface' | 'databaseUrl'>;
+export type { InventorySettings };
+export { withCurrentConfig };
 
 export interface DbTimings {
   /** TCP + handshake + session setup. */
@@ -81,24 +82,6 @@ export async function readInventoryFromDatabase(settings: InventorySettings, opt
   } finally {
     void handle.close();
   }
-}
-
-function targetConfig(settings: InventorySettings): TargetConfig {
-  return { routingSourceIp: settings.routingSourceIp, publicInterface: settings.publicInterface };
-}
-
-/**
- * A snapshot knows the DB's targets as of its write; nova.conf is local and readable now, so the
- * routing source IP always comes from the current settings.
- */
-export function withCurrentConfig(inventory: Inventory, settings: InventorySettings): Inventory {
-  const fromConfig = deriveConfigTargets(targetConfig(settings));
-  const taken = new Set(fromConfig.targets.map((t) => t.address));
-  return {
-    ...inventory,
-    targets: [...fromConfig.targets, ...inventory.targets.filter((t) => t.kind !== 'routing_source' && !taken.has(t.address))],
-    skipped: [...fromConfig.skipped, ...inventory.skipped.filter((s) => !s.source.startsWith('nova.conf '))],
-  };
 }
 
 export interface LoadInventoryOptions {

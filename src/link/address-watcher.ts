@@ -32,10 +32,12 @@ interface WatchedLink {
   addresses: Map<string, LinkAddress>;
   /** LinkInfo handed out to readers; rebuilt after a change (readers never see it mutate). */
   snapshot: LinkInfo | null;
+  /** The same without addresses (header()); rebuilt after a change of the link itself. */
+  head: LinkInfo | null;
 }
 
 function watched(l: LinkInfo): WatchedLink {
-  return { name: l.name, ifindex: l.ifindex, mac: l.mac, up: l.up, carrier: l.carrier, addresses: new Map(l.addresses.map((a) => [a.address, a])), snapshot: l };
+  return { name: l.name, ifindex: l.ifindex, mac: l.mac, up: l.up, carrier: l.carrier, addresses: new Map(l.addresses.map((a) => [a.address, a])), snapshot: l, head: null };
 }
 
 const usable = (l: WatchedLink, a: LinkAddress | undefined): boolean => l.up && a !== undefined && !a.tentative;
@@ -69,6 +71,8 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   /** Until the first dump is installed there is nothing to apply notifications to: only record them. */
   private baselined = false;
   private draining = false;
+  /** Bumped by every applied notification and every re-read (see ObservedLinks.version). */
+  private changes = 0;
   private readonly counters: WatcherStats = { events: 0, resyncs: 0, overflows: 0, lastResyncMs: null };
   private readonly dump: LinkDump;
   private readonly ownDumpInUse: boolean;
@@ -125,7 +129,10 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
    */
   header(ifname: string): LinkInfo | undefined {
     const w = this.byName.get(ifname);
-    return w === undefined ? undefined : { name: w.name, ifindex: w.ifindex, mac: w.mac, up: w.up, carrier: w.carrier, addresses: [] };
+    if (w === undefined) return undefined;
+    // Asked for every target of a burst: one object until the link changes (never mutated).
+    w.head ??= Object.freeze({ name: w.name, ifindex: w.ifindex, mac: w.mac, up: w.up, carrier: w.carrier, addresses: Object.freeze([]) as unknown as LinkInfo['addresses'] });
+    return w.head;
   }
 
   /** Link up, address present, DAD done. As of the last drain: call drain() first for "now". */
@@ -149,6 +156,11 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     const out: string[] = [];
     for (const l of set) if (usable(l, l.addresses.get(address))) out.push(l.name);
     return out;
+  }
+
+  /** Changes whenever an applied change could have made a bound address unbound. */
+  version(): number {
+    return this.changes;
   }
 
   stats(): WatcherStats {
@@ -337,6 +349,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   }
 
   private install(fresh: Map<string, LinkInfo>): void {
+    this.changes++;
     this.byIndex = new Map();
     this.byName = new Map();
     this.holders = new Map();
@@ -362,6 +375,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
   }
 
   private apply(m: RtAddressEvent | RtLinkEvent, emit: boolean): void {
+    this.changes++;
     if (m.type === 'link') this.applyLink(m, emit);
     else this.applyAddress(m, emit);
   }
@@ -385,7 +399,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     if (cur === undefined) {
       // A new link (or one moved into the namespace) has no addresses yet: they follow as
       // RTM_NEWADDR. A name still held by another ifindex means we missed its deletion.
-      const w: WatchedLink = { name: ev.ifname, ifindex: ev.ifindex, mac: ev.mac ?? '', up: ev.up, carrier: ev.carrier, addresses: new Map(), snapshot: null };
+      const w: WatchedLink = { name: ev.ifname, ifindex: ev.ifindex, mac: ev.mac ?? '', up: ev.up, carrier: ev.carrier, addresses: new Map(), snapshot: null, head: null };
       const other = this.byName.get(ev.ifname);
       this.byIndex.set(w.ifindex, w);
       this.byName.set(w.name, w);
@@ -403,6 +417,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
       cur.carrier = ev.carrier;
       cur.mac = ev.mac ?? cur.mac;
       cur.snapshot = null;
+      cur.head = null;
       if (emit && cur.up) this.emitAll('bound', cur);
       return;
     }
@@ -412,6 +427,7 @@ export class AddressWatcher extends EventEmitter<{ bound: [BoundEvent]; unbound:
     cur.carrier = ev.carrier;
     cur.mac = ev.mac ?? cur.mac;
     cur.snapshot = null;
+    cur.head = null;
     if (emit && !wasUp && ev.up) this.emitAll('bound', cur);
     if (emit && wasUp && !ev.up) this.emitAll('unbound', cur);
   }

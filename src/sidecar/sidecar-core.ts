@@ -7,7 +7,8 @@ import type { Clock, FrameSink, ObservedLinks } from '../core/ports.js';
 import type { Trigger } from '../core/trigger.js';
 import type { Inventory } from '../targets/target.js';
 import type { FloatingInterfaceRule } from '../targets/floating-interface.js';
-import { withCurrentConfig, type DbInventory } from '../inventory/load-inventory.js';
+import { withCurrentConfig } from '../inventory/current-config.js';
+import type { DbInventory } from '../inventory/load-inventory.js';
 import type { NovaSettings } from '../nova/settings.js';
 import { redactUrl } from '../nova/database-url.js';
 import type { Metrics } from './metrics.js';
@@ -220,8 +221,9 @@ export class SidecarCore {
 
   async force(sel: Selection, trigger: Trigger, triggeredAt: number): Promise<BurstSummary> {
     const result = this.core.force(sel, trigger, triggeredAt);
-    if (result.coalesced > 0) this.metrics.coalesced.inc({ trigger }, result.coalesced);
     const summary = await forcedSummary(trigger, sel.addresses === null ? this.core.desired.size : sel.addresses.length, result);
+    // Counted once round 1 is out: over every target, force() is a sweep still running here.
+    if (result.coalesced > 0) this.metrics.coalesced.inc({ trigger }, result.coalesced);
     this.record(summary, true);
     return summary;
   }
@@ -229,6 +231,8 @@ export class SidecarCore {
   /** Explicit reannounce (control socket, CLI, AMQP): inventory targets only, bound ones only. */
   async reannounce(req: AnnounceRequest, trigger: Trigger): Promise<unknown> {
     const result = this.core.force({ addresses: req.addresses, kinds: req.kinds }, trigger, this.ports.clock.now());
+    // Over every target force() is a sweep: accepted, refused and coalesced are complete once done.
+    await result.done;
     if (result.coalesced > 0) this.metrics.coalesced.inc({ trigger }, result.coalesced);
     const host = this.config.settings.host;
     const refused = [

@@ -1,15 +1,16 @@
 import type { Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { AddressWatcher } from '../link/address-watcher.js';
 import { PacketSink } from '../sender/packet-sink.js';
 import type { ScheduleOptions } from '../schedule/schedule.js';
 import { realClock } from '../core/real-clock.js';
-import { readInventoryFromDatabase, withCurrentConfig } from '../inventory/load-inventory.js';
+import { withCurrentConfig } from '../inventory/current-config.js';
 import { readStaticInventory } from '../inventory/static-inventory.js';
 import { readSnapshot } from '../inventory/snapshot.js';
 import type { NovaSettings } from '../nova/settings.js';
-import { NovaBus, reannounceKey } from '../amqp/nova-bus.js';
+import type { NovaBus } from '../amqp/nova-bus.js';
 import { amqpUrls } from '../amqp/broker-url.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { startControlServer, stopControlServer } from './control-server.js';
@@ -65,6 +66,9 @@ export class Sidecar {
   private readonly guard: SplitBrainGuard;
   private readonly verifier: Verifier;
   private bus: NovaBus | null = null;
+  /** Bumped when the bus is restarted or stopped: a client still loading must not start then. */
+  private busGeneration = 0;
+  private stopped = false;
   private control: Server | null = null;
   private metricsServer: Server | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -89,7 +93,8 @@ export class Sidecar {
         readDatabase:
           config.inventoryFile !== null || config.settings.databaseUrl === null
             ? null
-            : () => readInventoryFromDatabase(this.config.settings, { timeoutMs: this.config.dbTimeoutMs }),
+            : // Loaded at the first read: with a static inventory serve never holds the MySQL client.
+              async () => (await import('../inventory/load-inventory.js')).readInventoryFromDatabase(this.config.settings, { timeoutMs: this.config.dbTimeoutMs }),
         persist: () => this.snapshots.request(),
         rejected: (source, reason, message) => this.rejected(source, reason, message),
         // Off the critical path: round 1 of the takeover is already on the wire.
@@ -219,17 +224,24 @@ export class Sidecar {
       this.logic.bus.disabled('disabled (--no-amqp)');
       return;
     }
-    const bus = new NovaBus({
-      urls: amqpUrls(s.rabbit),
-      exchange: s.controlExchange,
-      // The shared topic carries Essex–Folsom's public associate calls (hints, see BusEvents).
-      routingKeys: [`${s.networkTopic}.${s.host}`, s.networkTopic, reannounceKey(s.host)],
-      onMessage: (body, routingKey) => this.logic.bus.handle(body, routingKey),
-      onState: (up, detail) => this.logic.bus.connection(up, detail, up ? (this.bus?.queue ?? null) : null),
-    });
-    this.bus = bus;
     this.logic.bus.connecting();
-    bus.start();
+    const generation = ++this.busGeneration;
+    // amqplib is loaded only when there is a broker to follow (about 10 MB of RSS otherwise).
+    import('../amqp/nova-bus.js')
+      .then(({ NovaBus, reannounceKey }) => {
+        if (generation !== this.busGeneration || this.stopped) return;
+        const bus = new NovaBus({
+          urls: amqpUrls(s.rabbit),
+          exchange: s.controlExchange,
+          // The shared topic carries Essex–Folsom's public associate calls (hints, see BusEvents).
+          routingKeys: [`${s.networkTopic}.${s.host}`, s.networkTopic, reannounceKey(s.host)],
+          onMessage: (body, routingKey) => this.logic.bus.handle(body, routingKey),
+          onState: (up, detail) => this.logic.bus.connection(up, detail, up ? (this.bus?.queue ?? null) : null),
+        });
+        this.bus = bus;
+        bus.start();
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'cannot load the RabbitMQ client'));
   }
 
   /** One AMQP message body; malformed ones are counted and logged, never thrown. */
@@ -264,7 +276,8 @@ export class Sidecar {
       ...this.logic.status(targets),
       conflicts: this.guard.list(),
       verification: this.verifier.last,
-      memory: process.memoryUsage(),
+      // RSS by V8 heap space (committed and used bytes): what the young generation holds after a burst.
+      memory: { ...process.memoryUsage(), heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((h) => [h.space_name, { size: h.space_size, used: h.space_used_size }])) },
       eventLoopDelayMs: { max: ms(d.max), p99: ms(d.percentile(99)), mean: ms(d.mean) },
       rejected: { ...this.rejectedCounts },
     };
@@ -291,8 +304,9 @@ export class Sidecar {
     const busChanged =
       JSON.stringify([before.host, before.rabbit, before.controlExchange, before.networkTopic]) !==
       JSON.stringify([settings.host, settings.rabbit, settings.controlExchange, settings.networkTopic]);
-    if (busChanged && this.bus !== null) {
-      await this.bus.stop();
+    if (busChanged && this.config.amqp) {
+      this.busGeneration++;
+      await this.bus?.stop();
       this.bus = null;
       this.startBus();
     }
@@ -308,6 +322,8 @@ export class Sidecar {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.busGeneration++;
     this.loopDelay.disable();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.logic.stop();

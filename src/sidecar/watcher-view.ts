@@ -9,5 +9,6 @@ export function watcherView(w: AddressWatcher): ObservedLinks {
     link: (ifname) => w.header(ifname),
     addressOn: (ifname, address) => w.addressOn(ifname, address),
     interfacesHolding: (address) => w.interfacesHolding(address),
+    version: () => w.version(),
   };
 }

@@ -4,8 +4,14 @@ const ETHERNET_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** Whether frames can be built for this link at all: ARP and NA need an Ethernet header. */
 export function hasEthernetAddress(link: LinkInfo): boolean {
-  return ETHERNET_MAC.test(link.mac) && link.mac !== '00:00:00:00:00:00';
+  // Asked for every target of a burst with the same MAC: the last answer is kept.
+  if (link.mac === lastMac) return lastMacOk;
+  lastMac = link.mac;
+  lastMacOk = ETHERNET_MAC.test(link.mac) && link.mac !== '00:00:00:00:00:00';
+  return lastMacOk;
 }
+let lastMac = '';
+let lastMacOk = false;
 
 /**
  * The one definition of "bound" used before any frame leaves: the link exists, is up, has an
@@ -31,11 +37,19 @@ export interface LinkLookup {
 
 /** unboundReason over a LinkLookup, without building a per-link index. */
 export function unboundReasonIn(view: LinkLookup, ifname: string, address: string): string | null {
-  const link = view.link(ifname);
+  return unusableLinkReason(view.link(ifname), ifname) ?? addressReason(view.addressOn(ifname, address), ifname);
+}
+
+/** The link half of unboundReason: null when frames may leave on this link. */
+export function unusableLinkReason(link: LinkInfo | undefined, ifname: string): string | null {
   if (link === undefined) return `interface ${ifname} does not exist`;
   if (!link.up) return `interface ${ifname} is down`;
   if (!hasEthernetAddress(link)) return `interface ${ifname} has no Ethernet address ('${link.mac}')`;
-  const a = view.addressOn(ifname, address);
+  return null;
+}
+
+/** The address half of unboundReason, given the address as the link holds it (or undefined). */
+export function addressReason(a: LinkAddress | undefined, ifname: string): string | null {
   if (a === undefined) return `not bound on ${ifname}`;
   if (a.tentative) return `tentative on ${ifname} (IPv6 duplicate address detection has not finished)`;
   return null;

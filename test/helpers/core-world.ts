@@ -136,6 +136,7 @@ export class FakeWatcher implements ObservedLinks {
   onBound: (ifname: string, address: string) => void = () => undefined;
   onUnbound: (ifname: string, address: string) => void = () => undefined;
   drains = 0;
+  private changes = 0;
 
   constructor(private readonly kernel: FakeKernel) {
     this.links = cloneLinks(kernel.links);
@@ -150,6 +151,7 @@ export class FakeWatcher implements ObservedLinks {
   /** Reads the first `n` queued events, as a watcher woken by the kernel would. */
   deliver(n: number): void {
     for (const ev of this.kernel.queue.splice(0, n)) {
+      this.changes++;
       const l = this.links.get(ev.ifname)!;
       if (ev.kind === 'link') {
         if (l.up === ev.up) continue;
@@ -173,6 +175,7 @@ export class FakeWatcher implements ObservedLinks {
    */
   resync(): void {
     const before = this.links;
+    this.changes++;
     this.links = cloneLinks(this.kernel.links);
     for (const [name, l] of this.links) {
       const old = before.get(name)!;
@@ -204,6 +207,10 @@ export class FakeWatcher implements ObservedLinks {
 
   addressOn(ifname: string, address: string): LinkAddress | undefined {
     return this.links.get(ifname)?.addresses.get(address);
+  }
+
+  version(): number {
+    return this.changes;
   }
 
   interfacesHolding(address: string): string[] {

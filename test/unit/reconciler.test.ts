@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PUBLIC, World } from '../helpers/core-world.js';
+import { SWEEP_CHUNK } from '../../src/core/reconciler.js';
+import type { Inventory } from '../../src/targets/target.js';
 
 /** The orders of events that left addresses dark before the core became a reconciler, one by one. */
 
@@ -204,5 +206,29 @@ describe('reconciler: safety and storms', () => {
     w.deliverLater(0);
     await w.clock.runUntil(20);
     expect(w.sink.frames.slice(2).map((f) => f.ifname)).toEqual([PUBLIC, PUBLIC]);
+  });
+  it("a hook's round 1 starts with its first slice: the targets are swept a chunk at a time, breadth-first, and one removed mid-sweep gets nothing", async () => {
+    const w = new World();
+    const fips = floatingIps(3000);
+    const inventory = (addresses: string[]): Inventory => ({ host: w.settings.host, source: 'static', schema: 'test', readAt: '', targets: addresses.map((address) => ({ kind: 'floating', address, interface: PUBLIC })), skipped: [] });
+    for (const a of fips) w.kernel.bind(PUBLIC, a);
+    w.watcher.resync();
+    w.core.setInventory(inventory(fips), 'test', w.clock.now(), false);
+    await w.clock.runUntil(1);
+    const result = w.core.core.force({ addresses: null, kinds: null }, 'hook', w.clock.now());
+    // No pass over every target before the first slice: one chunk is judged and started.
+    expect(result.accepted.length).toBe(SWEEP_CHUNK);
+    // The second half leaves the desired state before the sweep reaches it.
+    w.core.setInventory(inventory(fips.slice(0, 1500)), 'test', w.clock.now(), false);
+    await w.clock.runUntil(50);
+    const reports = await result.done;
+    expect(result.accepted.length).toBe(1500);
+    expect(reports.reduce((n, r) => n + r.frames, 0)).toBe(3000);
+    for (const a of fips.slice(0, 1500)) expect(w.framesFor(a)).toBe(2);
+    for (const a of fips.slice(1500)) expect(w.framesFor(a)).toBe(0);
+    // Breadth-first over the whole sweep: every request before any reply.
+    const kinds = w.sink.frames.map((f) => f.kind);
+    expect(kinds.lastIndexOf('garp-request')).toBeLessThan(kinds.indexOf('garp-reply'));
+    expect(w.sink.violations).toEqual([]);
   });
 });

@@ -34,6 +34,8 @@ export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
   /** Options for node itself, before the script (e.g. --cpu-prof for a benchmark's profile). */
   nodeArgs?: readonly string[];
+  /** Another build's bin/nova-garp (a benchmark comparing two builds); default: this checkout's. */
+  bin?: string;
 }
 
 export type LogLine = Record<string, unknown>;
@@ -83,7 +85,7 @@ export class ServeProcess {
   }
 
   static spawn(opts: ServeOptions): ServeProcess {
-    const argv = [...(opts.netns === null ? [] : ['ip', 'netns', 'exec', opts.netns]), process.execPath, ...(opts.nodeArgs ?? []), BIN, 'serve', ...opts.args];
+    const argv = [...(opts.netns === null ? [] : ['ip', 'netns', 'exec', opts.netns]), process.execPath, ...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'serve', ...opts.args];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
     killOnExit(child);
     return new ServeProcess(child);
