@@ -25,6 +25,8 @@ export const libc = {
   poll: lib.func('int poll(uintptr_t fds, unsigned long nfds, int timeout)'),
   eventfd: lib.func('int eventfd(unsigned int initval, int flags)'),
   write: lib.func('intptr_t write(int fd, const void *buf, size_t len)'),
+  clock_gettime: lib.func('int clock_gettime(int clk, _Out_ int64_t *tp)'),
+  sched_setscheduler: lib.func('int sched_setscheduler(int pid, int policy, const int *param)'),
 };
 
 /** A failed call on a socket: the message says what was being done, `errno` why it failed. */

@@ -1,8 +1,9 @@
-import { readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { parseIp } from '../../src/net/ip-address.js';
 import { echoReplyId, echoRequest } from './icmp-echo.js';
 import { IcmpSocket, Poller, RECV_BATCH, ReceiveVector, SendVector } from './icmp-socket.js';
 import { inNetns } from '../netns/setns.js';
+import { StdinLines } from './stdin-lines.js';
 import type { ProbeRecord } from './outage.js';
 
 /**
@@ -211,32 +212,6 @@ function main(): void {
       g.vec.free();
     }
     recv.free();
-  }
-}
-
-/** Line reader over a blocking stdin read with poll(2) deciding when to read. */
-class StdinLines {
-  private buf = '';
-  closed = false;
-  private readonly chunk = Buffer.alloc(65536);
-
-  fill(): void {
-    try {
-      const n = readSync(0, this.chunk, 0, this.chunk.length, null);
-      if (n === 0) this.closed = true;
-      else this.buf += this.chunk.toString('utf8', 0, n);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.closed = true;
-    }
-  }
-
-  /** The next complete line already read, or null; never blocks. */
-  next(): string | null {
-    const nl = this.buf.indexOf('\n');
-    if (nl < 0) return null;
-    const line = this.buf.slice(0, nl).trim();
-    this.buf = this.buf.slice(nl + 1);
-    return line;
   }
 }
 

@@ -1,7 +1,8 @@
 import koffi from 'koffi';
-import { readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { errnoName } from '../../src/link/libc.js';
+import { errnoName, libc } from '../../src/link/libc.js';
+import { StdinLines } from './stdin-lines.js';
 import { inNetns } from '../netns/setns.js';
 import { parseWatchDatagram, type WatchConfig, type WatchEvent, type WatchResult } from './router-watch.js';
 
@@ -32,16 +33,7 @@ const RTMGRP_IPV4_IFADDR = 0x10;
 const RTMGRP_IPV6_IFADDR = 0x100;
 const { EAGAIN, EINTR, ENOBUFS } = constants.errno;
 
-const libc = koffi.load('libc.so.6');
-const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-  recv: libc.func('intptr_t recv(int fd, uintptr_t buf, size_t len, int flags)'),
-  poll: libc.func('int poll(uintptr_t fds, unsigned long nfds, int timeout)'),
-  close: libc.func('int close(int fd)'),
-  sched_setscheduler: libc.func('int sched_setscheduler(int pid, int policy, const int *param)'),
-};
+const c = libc;
 const SCHED_FIFO = 1;
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -149,50 +141,6 @@ function main(): void {
         for (const s of socks) c.close(s.fd);
         return;
       }
-    }
-  }
-}
-
-/** Line reader over stdin (blocking reads, only after poll(2) said it is readable). */
-class StdinLines {
-  private buf = '';
-  closed = false;
-  private readonly chunk = Buffer.alloc(65536);
-
-  fill(): void {
-    try {
-      const n = readSync(0, this.chunk, 0, this.chunk.length, null);
-      if (n === 0) this.closed = true;
-      else this.buf += this.chunk.toString('utf8', 0, n);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.closed = true;
-    }
-  }
-
-  next(): string | null {
-    const nl = this.buf.indexOf('\n');
-    if (nl < 0) return null;
-    const line = this.buf.slice(0, nl).trim();
-    this.buf = this.buf.slice(nl + 1);
-    return line;
-  }
-
-  /** Blocks (in poll(2) on stdin) until a whole line arrived; null when stdin closed first. */
-  waitLine(): string | null {
-    const mem = koffi.alloc('uint8_t', 8);
-    const view = new DataView(koffi.view(mem, 8));
-    try {
-      for (;;) {
-        const line = this.next();
-        if (line !== null) return line;
-        if (this.closed) return null;
-        view.setInt32(0, 0, true);
-        view.setInt16(4, POLLIN, true);
-        view.setInt16(6, 0, true);
-        if ((c.poll(Number(koffi.address(mem)), 1, 1000) as number) > 0) this.fill();
-      }
-    } finally {
-      koffi.free(mem);
     }
   }
 }
