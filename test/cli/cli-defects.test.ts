@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { ServeProcess } from '../../tools/serve/serve-process.js';
 import { createTestDatabase, missingMysql, stopTestServer, type TestDatabase } from '../helpers/mysql.js';
 import { requirement } from '../helpers/requirements.js';
 import { migrateToShape } from '../../migrations/index.js';
@@ -116,27 +115,13 @@ describe('serve: the control socket path', () => {
     const socket = join(runDir, 'control.sock');
     const conf = join(dir, 'nova.conf');
     await writeFile(conf, '[DEFAULT]\nhost = clihost\n');
-    const child = spawn(process.execPath, [BIN, 'serve', '--nova-config', conf, '--no-amqp', '--metrics-listen', 'off', '--announce-on-start', 'no', '--control-socket', socket, '--state-dir', stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const serve = ServeProcess.spawn({
+      netns: null, // --announce-on-start no and no inventory: nothing to announce in this namespace
+      args: ['--nova-config', conf, '--no-amqp', '--metrics-listen', 'off', '--announce-on-start', 'no', '--control-socket', socket, '--state-dir', stateDir],
     });
-    const logs: Array<Record<string, unknown>> = [];
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve not ready within 20 s: ${JSON.stringify(logs)}`)), 20_000);
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          logs.push({ raw: line });
-        }
-        if (logs.at(-1)?.msg === 'ready') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${JSON.stringify(logs)}`)));
-    });
+    const logs = serve.logs;
     try {
-      await ready;
+      await serve.ready(20_000);
       expect(logs.filter((l) => l.msg === 'created directory').map((l) => l.dir)).toEqual([runDir, stateDir]);
       const status = await runCli(null, ['status', '--control-socket', socket, '--json']);
       expect(JSON.parse(status.stdout).status.host).toBe('clihost');
@@ -146,9 +131,7 @@ describe('serve: the control socket path', () => {
       expect(second.code).toBe(2);
       expect(second.stderr).toMatch(/^nova-garp serve: cannot start: another nova-garp is already listening on .*control\.sock; fix that and start again$/m);
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
     }
   });
 });
