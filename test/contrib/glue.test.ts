@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,7 +68,14 @@ describe('contrib HA glue', () => {
 
   it.runIf(ocfTester)('OCF agent passes ocf-tester', () => {
     const c = conf('ocf.conf');
-    const r = spawnSync('ocf-tester', ['-n', 'nova-network', '-o', `config=${c}`, OCF], { encoding: 'utf8' });
+    // ocf-tester refuses an agent it cannot reach as another user ("too restrictive permissions"),
+    // and a checkout may sit under a private directory (mktemp -d is 0700): test a copy in a
+    // directory anyone may traverse.
+    chmodSync(dir, 0o755);
+    const agent = join(dir, 'nova-network');
+    copyFileSync(OCF, agent);
+    chmodSync(agent, 0o755);
+    const r = spawnSync('ocf-tester', ['-n', 'nova-network', '-o', `config=${c}`, agent], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/passed all tests/);
   });
