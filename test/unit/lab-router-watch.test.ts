@@ -12,37 +12,8 @@ import {
   type WatchedAddress,
 } from '../../tools/lab/router-watch.js';
 import { convergenceNotes, labJson, renderReport, summarize, type ModeRun } from '../../tools/lab/report.js';
-import { parseIp } from '../../src/net/ip-address.js';
+import { attr, ip, mac, message, ifaddrmsg, concat } from '../helpers/netlink-bytes.js';
 
-// --- netlink bytes, as the kernel lays them out (little-endian host) ---
-
-const pad4 = (n: number): number => (n + 3) & ~3;
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-};
-function attr(type: number, data: Uint8Array): Uint8Array {
-  const b = new Uint8Array(pad4(4 + data.length));
-  const v = new DataView(b.buffer);
-  v.setUint16(0, 4 + data.length, true);
-  v.setUint16(2, type, true);
-  b.set(data, 4);
-  return b;
-}
-function message(type: number, body: Uint8Array, attrs: Uint8Array[] = []): Uint8Array {
-  const payload = concat(body, ...attrs);
-  const b = new Uint8Array(16 + payload.length);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, b.length, true);
-  v.setUint16(4, type, true);
-  b.set(payload, 16);
-  return b;
-}
 function ndmsg(family: number, ifindex: number, state: number): Uint8Array {
   const b = new Uint8Array(12);
   const v = new DataView(b.buffer);
@@ -51,16 +22,6 @@ function ndmsg(family: number, ifindex: number, state: number): Uint8Array {
   v.setUint16(8, state, true);
   return b;
 }
-function ifaddrmsg(family: number, prefixlen: number, ifindex: number): Uint8Array {
-  const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, family);
-  v.setUint8(1, prefixlen);
-  v.setUint32(4, ifindex, true);
-  return b;
-}
-const ip = (s: string): Uint8Array => parseIp(s)!.bytes;
-const mac = (s: string): Uint8Array => Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
 const RTM_NEWADDR = 20;
 const RTM_DELADDR = 21;
 const RTM_NEWNEIGH = 28;
@@ -99,7 +60,7 @@ describe('router watcher: parsing rtnetlink neighbour and address notifications'
   });
 
   it('takes address notifications through the sidecar parser, as the standby socket gets them', () => {
-    const buf = concat(message(RTM_NEWADDR, ifaddrmsg(2, 32, 2), [attr(2, ip('172.20.1.1'))]), message(RTM_DELADDR, ifaddrmsg(2, 24, 5), [attr(2, ip('10.1.0.1'))]));
+    const buf = concat(message(RTM_NEWADDR, ifaddrmsg(2, 32, 0, 2), [attr(2, ip('172.20.1.1'))]), message(RTM_DELADDR, ifaddrmsg(2, 24, 0, 5), [attr(2, ip('10.1.0.1'))]));
     expect(parseWatchDatagram(buf, 'addr', 'standby', 7).events).toEqual([
       { t: 7, role: 'standby', kind: 'addr', deleted: false, address: '172.20.1.1', lladdr: null, state: 0, ifindex: 2 },
       { t: 7, role: 'standby', kind: 'addr', deleted: true, address: '10.1.0.1', lladdr: null, state: 0, ifindex: 5 },

@@ -1,9 +1,8 @@
-import { writeSync } from 'node:fs';
 import { parseIp } from '../../src/net/ip-address.js';
 import { echoReplyId, echoRequest } from './icmp-echo.js';
 import { IcmpSocket, Poller, RECV_BATCH, ReceiveVector, SendVector } from './icmp-socket.js';
 import { inNetns } from '../netns/setns.js';
-import { StdinLines } from './stdin-lines.js';
+import { emit, now, StdinLines } from './child-stdio.js';
 import type { ProbeRecord } from './outage.js';
 
 /**
@@ -50,20 +49,6 @@ export interface ProberResult {
   startedAt: number;
   stoppedAt: number;
   sendErrors: number;
-}
-
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-function emit(obj: unknown): void {
-  const buf = Buffer.from(JSON.stringify(obj) + '\n');
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    }
-  }
 }
 
 interface Group {

@@ -98,29 +98,16 @@ export function summarize(run: ModeRun): ModeSummary {
   };
 }
 
-/** One mode of `nova-garp lab --json`. */
-export interface LabModeJson {
-  mode: ModeName;
-  ha: HaName;
-  fault: FaultName;
-  deadtimeS: number;
-  detectionS: number;
-  addresses: number;
-  probeIntervalMs: number;
-  capped: boolean;
-  takeoverS: Figures | null;
-  disconnectionS: Figures;
-  overheadS: Figures;
+/** One mode of `nova-garp lab --json`: the summary's figures, the watcher's flattened for the router. */
+export type LabModeJson = Omit<ModeSummary, 'router' | 'gateways'> & {
   convergenceS: Figures | null;
   boundToRouterMs: TailFigures | null;
   unconverged: number | null;
   unconvergedAddresses: string[];
   gateways: { convergenceS: Figures | null; boundToInstanceMs: TailFigures | null; unconverged: number; unconvergedAddresses: string[] } | null;
-}
+};
 
-/** The `--json` document, exactly as documented (no extra keys: scripts compare it). */
-
-/** What `nova-garp lab --json` prints. */
+/** What `nova-garp lab --json` prints: exactly as documented (no extra keys: scripts compare it). */
 export interface LabJson {
   modes: LabModeJson[];
 }

@@ -1,8 +1,7 @@
 import koffi from 'koffi';
-import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { errnoName, libc } from '../../src/link/libc.js';
-import { StdinLines } from './stdin-lines.js';
+import { emit, now, StdinLines } from './child-stdio.js';
 import { inNetns } from '../netns/setns.js';
 import { parseWatchDatagram, type WatchConfig, type WatchEvent, type WatchResult } from './router-watch.js';
 
@@ -35,20 +34,6 @@ const { EAGAIN, EINTR, ENOBUFS } = constants.errno;
 
 const c = libc;
 const SCHED_FIFO = 1;
-
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-function emit(obj: unknown): void {
-  const buf = Buffer.from(JSON.stringify(obj) + '\n');
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    }
-  }
-}
 
 function openNetlink(groups: number): number {
   const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE) as number;

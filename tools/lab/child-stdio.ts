@@ -1,14 +1,31 @@
 import koffi from 'koffi';
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { libc } from '../../src/link/libc.js';
 
 const POLLIN = 0x1;
 
 /**
- * The lab's child processes (prober, router watcher) read their commands from stdin with blocking
- * reads, and only when poll(2) said it is readable: their main loop is a poll over sockets, not
- * Node's event loop.
+ * The stdio of the lab's child processes (prober, router watcher): commands in as lines on stdin,
+ * read with blocking reads only when poll(2) said stdin is readable, results out as JSON lines on
+ * stdout. Their main loop is a poll over sockets, not Node's event loop.
  */
+
+/** CLOCK_MONOTONIC in ms: the clock the lab's t0, probes and watcher events share. */
+export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** One JSON line on stdout, written whole even when the pipe is full. */
+export function emit(obj: unknown): void {
+  const buf = Buffer.from(JSON.stringify(obj) + '\n');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
+
 /** Line reader over stdin (blocking reads, only after poll(2) said it is readable). */
 export class StdinLines {
   private buf = '';
